@@ -1,0 +1,43 @@
+//! The store's error type. Every variant names what failed, so a caller can print it as is.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+
+    #[error("cannot migrate the database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
+
+    #[error("database error while {context}: {source}")]
+    Sql {
+        context: &'static str,
+        source: sqlx::Error,
+    },
+
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Attaches what the store was doing to a `sqlx::Error`.
+pub(crate) trait SqlContext<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for std::result::Result<T, sqlx::Error> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| StoreError::Sql { context, source })
+    }
+}

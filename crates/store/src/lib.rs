@@ -1,0 +1,28 @@
+//! The V5 SQLite database.
+//!
+//! This crate owns the schema (`migrations/` at the workspace root, embedded at build time)
+//! and every statement that touches the database. Other crates get typed records in and
+//! typed rows out; none of them writes SQL.
+//!
+//! * [`Store`]: opening, pragmas, the single writer and the read pool ([`open`]).
+//! * [`upsert`]: batched, per-row-reported upserts keyed on `ExternalId`, with foreign keys
+//!   resolved from upstream ids; [`records`] holds one record type per mirrored table.
+//! * [`sync_log`]: stream cursors and the sync-run log.
+//! * [`inventory`]: technicians' stock (local data).
+//! * [`reads`]: typed reads for the daemon, the alerts and the CLI.
+//! * [`money`]: exact cents and hundredths.
+
+pub mod error;
+pub mod inventory;
+pub mod money;
+pub mod open;
+pub mod reads;
+pub mod records;
+pub mod sync_log;
+pub mod time;
+pub mod upsert;
+
+pub use error::{Result, StoreError};
+pub use money::{Cents, Hundredths};
+pub use open::{Store, WriteTx};
+pub use upsert::{Action, BatchReport, Counts, RowOutcome, upsert};

@@ -1,0 +1,161 @@
+//! Opening the database: pragmas, the single writer, the read pool, migrations.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::error::{Result, SqlContext, StoreError};
+
+/// The migrations of `migrations/` at the workspace root, embedded at compile time so the
+/// binaries carry their schema with them.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// How long a connection waits for a lock held by another before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Read connections. Readers never block the writer under WAL.
+const READERS: u32 = 4;
+
+/// The V5 database.
+///
+/// There is exactly one writer connection: SQLite serialises writers anyway, and a single
+/// connection turns lock contention into an orderly queue inside the process. Every write
+/// transaction starts with `BEGIN IMMEDIATE`, so a read-then-write transaction can never fail
+/// half-way on a lock upgrade. Reads go through a separate pool and see the last commit.
+#[derive(Clone, Debug)]
+pub struct Store {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    path: PathBuf,
+}
+
+/// A write transaction. Dropping it without `commit` rolls back.
+pub type WriteTx = Transaction<'static, Sqlite>;
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    ///
+    /// Only the daemon and the one-time migration call this: the CLI talks to the daemon.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let store = Self::connect(path, true).await?;
+        MIGRATOR
+            .run(&store.writer)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without migrating it (for inspection tools such as
+    /// `gazellectl doctor`). Fails if the file does not exist.
+    pub async fn open_existing(path: &Path) -> Result<Store> {
+        Self::connect(path, false).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(open_err)?
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            // A writer is never reaped: idle reconnects would only cost time.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_err)?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_err)?;
+        Ok(Store {
+            writer,
+            readers,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on the single writer).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("starting a write transaction")
+    }
+
+    /// The read pool.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size of the database file and its WAL, in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        let wal = {
+            let mut p = self.path.clone().into_os_string();
+            p.push("-wal");
+            PathBuf::from(p)
+        };
+        [self.path.as_path(), wal.as_path()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: the problems found, empty
+    /// when the database is sound.
+    pub async fn check_integrity(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.readers)
+            .await
+            .context("running PRAGMA integrity_check")?;
+        problems.extend(integrity.into_iter().filter(|line| line != "ok"));
+        let fk_rows: Vec<(String, Option<i64>, String)> =
+            sqlx::query_as(r#"SELECT "table", rowid, parent FROM pragma_foreign_key_check"#)
+                .fetch_all(&self.readers)
+                .await
+                .context("running PRAGMA foreign_key_check")?;
+        problems.extend(fk_rows.into_iter().map(|(table, rowid, parent)| {
+            format!(
+                "{table} row {} refers to a missing {parent} row",
+                rowid.map_or_else(|| "?".to_owned(), |r| r.to_string())
+            )
+        }));
+        Ok(problems)
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,178 @@
+//! Typed reads for the daemon, the alerts and the CLI. All go through the read pool.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::error::{Result, SqlContext};
+use crate::money::Cents;
+
+/// The mirrored tables, in foreign-key order.
+pub const MIRRORED_TABLES: [&str; 10] = [
+    "Users",
+    "Clients",
+    "Contacts",
+    "Pianos",
+    "Products",
+    "Invoices",
+    "InvoiceItems",
+    "Appointments",
+    "TimelineEntries",
+    "MaintenanceAlerts",
+];
+
+/// How many rows a table holds, and how many of them are tombstones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableCount {
+    pub table: &'static str,
+    pub rows: i64,
+    pub deleted: i64,
+}
+
+/// Row counts of every mirrored table.
+pub async fn table_counts(pool: &SqlitePool) -> Result<Vec<TableCount>> {
+    let mut counts = Vec::with_capacity(MIRRORED_TABLES.len());
+    for table in MIRRORED_TABLES {
+        // Table names come from the constant above, never from input.
+        let deleted_expr = if table == "MaintenanceAlerts" {
+            "0"
+        } else {
+            "COUNT(DeletedAt)"
+        };
+        let (rows, deleted): (i64, i64) =
+            sqlx::query_as(&format!("SELECT COUNT(*), {deleted_expr} FROM {table}"))
+                .fetch_one(pool)
+                .await
+                .context("counting rows")?;
+        counts.push(TableCount {
+            table,
+            rows,
+            deleted,
+        });
+    }
+    Ok(counts)
+}
+
+/// A client as the CLI and the alerts show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct Client {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub company_name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: String,
+    pub tags: Option<String>,
+    pub client_type: Option<String>,
+    pub default_contact_id: Option<i64>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub updated_at: Option<String>,
+    pub deleted_at: Option<String>,
+    pub local_notes: Option<String>,
+    pub local_tags: Option<String>,
+}
+
+const CLIENT_COLUMNS: &str =
+    "Id, ExternalId, CompanyName, FirstName, LastName, Status, Tags, ClientType,
+    DefaultContactId, Email, Phone, Address, UpdatedAt, DeletedAt, LocalNotes, LocalTags";
+
+/// A client by its upstream id.
+pub async fn client_by_external_id(pool: &SqlitePool, external_id: &str) -> Result<Option<Client>> {
+    sqlx::query_as(&format!(
+        "SELECT {CLIENT_COLUMNS} FROM Clients WHERE ExternalId = ?1"
+    ))
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading a client")
+}
+
+/// A piano as the CLI and the alerts show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct Piano {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub client_id: i64,
+    pub make: String,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    #[sqlx(rename = "Type")]
+    pub piano_type: Option<String>,
+    pub year: Option<i64>,
+    pub location: Option<String>,
+    pub notes: Option<String>,
+    pub has_humidity_control: bool,
+    pub deleted_at: Option<String>,
+}
+
+/// The pianos of a client (by local id), tombstones included, by make and model.
+pub async fn pianos_of_client(pool: &SqlitePool, client_id: i64) -> Result<Vec<Piano>> {
+    sqlx::query_as(
+        "SELECT Id, ExternalId, ClientId, Make, Model, SerialNumber, Type, Year, Location, Notes,
+                HasHumidityControl, DeletedAt
+         FROM Pianos WHERE ClientId = ?1 ORDER BY Make, Model, Id",
+    )
+    .bind(client_id)
+    .fetch_all(pool)
+    .await
+    .context("reading a client's pianos")
+}
+
+/// Exact totals of an invoice: its own, and the sum of its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InvoiceTotals {
+    pub sub_total: Cents,
+    pub tax_total: Cents,
+    pub total: Cents,
+    pub items_total: Cents,
+}
+
+/// The totals of an invoice by its upstream id, summed in integer cents.
+pub async fn invoice_totals(pool: &SqlitePool, external_id: &str) -> Result<Option<InvoiceTotals>> {
+    let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.SubTotalCents, i.TaxTotalCents, i.TotalCents,
+                (SELECT COALESCE(SUM(TotalCents), 0) FROM InvoiceItems
+                 WHERE InvoiceId = i.Id AND DeletedAt IS NULL)
+         FROM Invoices i WHERE i.ExternalId = ?1",
+    )
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading an invoice's totals")?;
+    Ok(row.map(|(sub, tax, total, items)| InvoiceTotals {
+        sub_total: Cents(sub),
+        tax_total: Cents(tax),
+        total: Cents(total),
+        items_total: Cents(items),
+    }))
+}
+
+/// The counts `gazellectl status` shows besides the streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    pub outbox_pending: i64,
+    pub outbox_dead: i64,
+    pub open_conflicts: i64,
+    pub open_alerts: i64,
+}
+
+pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
+    let (outbox_pending, outbox_dead, open_conflicts, open_alerts) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM Outbox WHERE State IN ('pending', 'in_flight')),
+                (SELECT COUNT(*) FROM Outbox WHERE State = 'dead'),
+                (SELECT COUNT(*) FROM Conflicts WHERE ResolvedAt IS NULL),
+                (SELECT COUNT(*) FROM MaintenanceAlerts WHERE IsResolved = 0 AND Archived = 0)",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the backlog counts")?;
+    Ok(Backlog {
+        outbox_pending,
+        outbox_dead,
+        open_conflicts,
+        open_alerts,
+    })
+}

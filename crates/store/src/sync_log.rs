@@ -1,0 +1,317 @@
+//! The sync bookkeeping: a cursor per stream and the sync-run log.
+//!
+//! Cursor writes take the caller's connection so that the sync engine can commit a page and
+//! its cursor in one transaction: data and position never disagree after a crash.
+
+use serde::Serialize;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::error::{Result, SqlContext};
+use crate::time::now_text;
+use crate::upsert::Counts;
+
+/// At most this many errors are kept per run: a run that fails the same way ten thousand
+/// times must not bloat the database.
+pub const MAX_ERRORS_PER_RUN: usize = 50;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Startup,
+    CatchUp,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Startup => "startup",
+            Trigger::CatchUp => "catch-up",
+        }
+    }
+}
+
+/// How much a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Full,
+    Incremental,
+    Reconcile,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+            Mode::Reconcile => "reconcile",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Succeeded,
+    /// Finished, with some streams or rows failing.
+    Partial,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Where a stream stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct StreamState {
+    pub stream: String,
+    pub mode: Option<String>,
+    pub cursor: Option<String>,
+    pub run_id: Option<i64>,
+    pub window_start: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_failure_at: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
+/// Per-stream counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StreamCounts {
+    pub fetched: u64,
+    pub deleted: u64,
+    pub rows: Counts,
+}
+
+/// A row of the run log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct RunSummary {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub trigger: String,
+    pub mode: String,
+    pub status: String,
+    pub duration_ms: Option<i64>,
+    pub errors: String,
+}
+
+/// Opens a run in the log and returns its id.
+pub async fn begin_run(conn: &mut SqliteConnection, trigger: Trigger, mode: Mode) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO SyncRuns (StartedAt, Trigger, Mode) VALUES (?1, ?2, ?3) RETURNING Id",
+    )
+    .bind(now_text())
+    .bind(trigger.as_str())
+    .bind(mode.as_str())
+    .fetch_one(conn)
+    .await
+    .context("opening a sync run")
+}
+
+/// Adds a page's counts to a run's stream line.
+pub async fn add_stream_counts(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    stream: &str,
+    counts: StreamCounts,
+) -> Result<()> {
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO SyncRunStreams (RunId, Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (RunId, Stream) DO UPDATE SET
+            Fetched = Fetched + excluded.Fetched, Inserted = Inserted + excluded.Inserted,
+            Updated = Updated + excluded.Updated, Deleted = Deleted + excluded.Deleted,
+            Unchanged = Unchanged + excluded.Unchanged, Rejected = Rejected + excluded.Rejected",
+    )
+    .bind(run_id)
+    .bind(stream)
+    .bind(as_i64(counts.fetched))
+    .bind(as_i64(counts.rows.inserted))
+    .bind(as_i64(counts.rows.updated))
+    .bind(as_i64(counts.deleted))
+    .bind(as_i64(counts.rows.unchanged))
+    .bind(as_i64(counts.rows.rejected))
+    .execute(conn)
+    .await
+    .context("recording a run's counts")?;
+    Ok(())
+}
+
+/// Closes a run: status, duration and its errors, capped at [`MAX_ERRORS_PER_RUN`] (the last
+/// one says how many more there were).
+pub async fn finish_run(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    status: RunStatus,
+    errors: &[String],
+) -> Result<()> {
+    let mut kept: Vec<String> = errors.iter().take(MAX_ERRORS_PER_RUN).cloned().collect();
+    if errors.len() > MAX_ERRORS_PER_RUN {
+        kept.push(format!(
+            "… and {} more errors",
+            errors.len() - MAX_ERRORS_PER_RUN
+        ));
+    }
+    let errors_json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".to_owned());
+    let now = now_text();
+    sqlx::query(
+        "UPDATE SyncRuns SET FinishedAt = ?2, Status = ?3, Errors = ?4,
+            DurationMs = CAST(ROUND((julianday(?2) - julianday(StartedAt)) * 86400000) AS INTEGER)
+         WHERE Id = ?1",
+    )
+    .bind(run_id)
+    .bind(&now)
+    .bind(status.as_str())
+    .bind(errors_json)
+    .execute(conn)
+    .await
+    .context("closing a sync run")?;
+    Ok(())
+}
+
+/// Marks the runs left `running` by a process that died as `interrupted`. The daemon calls it
+/// at start-up, before any new run.
+pub async fn interrupt_stale_runs(conn: &mut SqliteConnection) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE SyncRuns SET Status = 'interrupted', FinishedAt = ?1 WHERE Status = 'running'",
+    )
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("marking interrupted runs")?;
+    Ok(done.rows_affected())
+}
+
+/// Saves a stream's position. Call it in the transaction that applied the page.
+pub async fn save_cursor(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    mode: Mode,
+    cursor: Option<&str>,
+    run_id: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO SyncState (Stream, Mode, Cursor, RunId, UpdatedAt) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (Stream) DO UPDATE SET Mode = excluded.Mode, Cursor = excluded.Cursor,
+            RunId = excluded.RunId, UpdatedAt = excluded.UpdatedAt",
+    )
+    .bind(stream)
+    .bind(mode.as_str())
+    .bind(cursor)
+    .bind(run_id)
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("saving a stream cursor")?;
+    Ok(())
+}
+
+/// Records the end of a stream's pass: success clears the cursor (the next run starts
+/// afresh); failure keeps it (the next run resumes) and records the error.
+pub async fn finish_stream(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    let now = now_text();
+    let query = match error {
+        None => sqlx::query(
+            "INSERT INTO SyncState (Stream, Cursor, LastSuccessAt, UpdatedAt) VALUES (?1, NULL, ?2, ?2)
+             ON CONFLICT (Stream) DO UPDATE SET Cursor = NULL, Mode = NULL, WindowStart = NULL,
+                LastSuccessAt = ?2, UpdatedAt = ?2",
+        )
+        .bind(stream)
+        .bind(&now),
+        Some(message) => sqlx::query(
+            "INSERT INTO SyncState (Stream, LastFailureAt, LastError, UpdatedAt) VALUES (?1, ?2, ?3, ?2)
+             ON CONFLICT (Stream) DO UPDATE SET LastFailureAt = ?2, LastError = ?3, UpdatedAt = ?2",
+        )
+        .bind(stream)
+        .bind(&now)
+        .bind(message),
+    };
+    query
+        .execute(conn)
+        .await
+        .context("recording the end of a stream")?;
+    Ok(())
+}
+
+/// A stream's state, if it ever ran.
+pub async fn stream_state(pool: &SqlitePool, stream: &str) -> Result<Option<StreamState>> {
+    sqlx::query_as("SELECT * FROM SyncState WHERE Stream = ?1")
+        .bind(stream)
+        .fetch_optional(pool)
+        .await
+        .context("reading a stream's state")
+}
+
+/// Every stream's state, by name.
+pub async fn stream_states(pool: &SqlitePool) -> Result<Vec<StreamState>> {
+    sqlx::query_as("SELECT * FROM SyncState ORDER BY Stream")
+        .fetch_all(pool)
+        .await
+        .context("reading the streams' state")
+}
+
+/// The most recent runs, newest first.
+pub async fn recent_runs(pool: &SqlitePool, limit: u32) -> Result<Vec<RunSummary>> {
+    sqlx::query_as(
+        "SELECT Id, StartedAt, FinishedAt, Trigger, Mode, Status, DurationMs, Errors
+         FROM SyncRuns ORDER BY Id DESC LIMIT ?1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading the run log")
+}
+
+/// The per-stream counts of a run.
+pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, StreamCounts)>> {
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected
+         FROM SyncRunStreams WHERE RunId = ?1 ORDER BY Stream",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await
+    .context("reading a run's counts")?;
+    let u = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(stream, fetched, inserted, updated, deleted, unchanged, rejected)| {
+                (
+                    stream,
+                    StreamCounts {
+                        fetched: u(fetched),
+                        deleted: u(deleted),
+                        rows: Counts {
+                            inserted: u(inserted),
+                            updated: u(updated),
+                            unchanged: u(unchanged),
+                            rejected: u(rejected),
+                        },
+                    },
+                )
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,509 @@
+//! Batched upserts keyed on `ExternalId`.
+//!
+//! One engine serves every mirrored table. A table is described once by a static
+//! [`TableSpec`] (its upstream columns, money columns, parents); a record type says how to
+//! turn itself into values ([`Upstream`]). The engine then, inside the caller's transaction:
+//!
+//! * resolves each parent's upstream id (`cli_…`) to its local integer `Id`, rejecting a child
+//!   whose required parent is unknown, with a reason;
+//! * inserts new rows, updates changed ones, and leaves identical ones untouched (so a second
+//!   pull of the same page reports everything "unchanged");
+//! * writes only the columns of the spec: local-only columns (`Local*`, alert state, stock)
+//!   are absent from every statement and so can never be overwritten by a pull;
+//! * clears the tombstone of a row that reappears upstream;
+//! * reports per row what happened.
+//!
+//! A row that SQLite refuses (a CHECK, a NOT NULL) is reported as rejected and the batch goes
+//! on: a failed statement in SQLite rolls back only itself, not the transaction.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use sqlx::sqlite::{Sqlite, SqliteArguments};
+use sqlx::{Row as _, SqliteConnection};
+
+use crate::error::{Result, SqlContext, StoreError};
+
+/// A value bound to a statement. Money and quantities arrive as integers (cents, hundredths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    Null,
+    Int(i64),
+    Text(Cow<'a, str>),
+}
+
+impl Value<'_> {
+    fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+}
+
+/// How a column of the spec is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Stored as bound.
+    Plain,
+    /// Bound as integer cents into `<Name>Cents`; the legacy dollar column `<Name>` is derived.
+    Money,
+    /// Bound as hundredths into `<Name>Hundredths`; the legacy column `<Name>` is derived.
+    Hundredths,
+}
+
+/// A column written from upstream data.
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+    /// A row without a value here is rejected (the column is NOT NULL without a default that
+    /// would make sense for upstream data).
+    pub required: bool,
+}
+
+impl Column {
+    pub const fn plain(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: ColumnKind::Plain,
+            required: false,
+        }
+    }
+    pub const fn required(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: ColumnKind::Plain,
+            required: true,
+        }
+    }
+    pub const fn money(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: ColumnKind::Money,
+            required: false,
+        }
+    }
+    pub const fn hundredths(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: ColumnKind::Hundredths,
+            required: true,
+        }
+    }
+}
+
+/// A foreign key resolved from an upstream id to a local `Id`.
+#[derive(Debug)]
+pub struct Parent {
+    /// The local column (`ClientId`).
+    pub column: &'static str,
+    /// The parent table (`Clients`).
+    pub table: &'static str,
+    /// What the parent is, for messages (`client`).
+    pub noun: &'static str,
+    /// A required parent that is unknown rejects the row; an optional one is stored as NULL
+    /// with a warning, and filled in by a later pull once the parent is known.
+    pub required: bool,
+    /// Whether an unknown optional parent is worth a warning. Not when the parent normally
+    /// arrives after the child and a trigger links it (a client's default contact).
+    pub warn_when_unknown: bool,
+}
+
+/// The static description of a mirrored table.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub table: &'static str,
+    pub columns: &'static [Column],
+    pub parents: &'static [Parent],
+    /// Whether the table has a `DeletedAt` tombstone that a reappearing row clears.
+    pub tombstoned: bool,
+    statements: OnceLock<Statements>,
+}
+
+impl TableSpec {
+    pub const fn new(
+        table: &'static str,
+        columns: &'static [Column],
+        parents: &'static [Parent],
+        tombstoned: bool,
+    ) -> TableSpec {
+        TableSpec {
+            table,
+            columns,
+            parents,
+            tombstoned,
+            statements: OnceLock::new(),
+        }
+    }
+
+    fn statements(&self) -> &Statements {
+        self.statements.get_or_init(|| Statements::build(self))
+    }
+}
+
+/// A record that arrives from upstream (Gazelle or a V4 export) and is stored by `ExternalId`.
+pub trait Upstream {
+    const SPEC: &'static TableSpec;
+
+    /// The upstream id, stored as `ExternalId`.
+    fn external_id(&self) -> &str;
+
+    /// One value per column of the spec, in the spec's order.
+    fn values(&self) -> Vec<Value<'_>>;
+
+    /// One upstream id per parent of the spec, in the spec's order.
+    fn parent_ids(&self) -> Vec<Option<&str>>;
+}
+
+/// What happened to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Inserted,
+    Updated,
+    Unchanged,
+    Rejected(String),
+}
+
+/// The outcome of one row of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOutcome {
+    pub external_id: String,
+    /// The local `Id`, unless the row was rejected.
+    pub id: Option<i64>,
+    pub action: Action,
+    /// Things worth knowing that did not stop the row (an optional parent not yet known).
+    pub warnings: Vec<String>,
+}
+
+/// Counts of a batch, by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.unchanged + self.rejected
+    }
+
+    pub fn add(&mut self, other: Counts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.rejected += other.rejected;
+    }
+}
+
+/// The outcomes of a batch, in input order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub outcomes: Vec<RowOutcome>,
+}
+
+impl BatchReport {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for outcome in &self.outcomes {
+            match outcome.action {
+                Action::Inserted => counts.inserted += 1,
+                Action::Updated => counts.updated += 1,
+                Action::Unchanged => counts.unchanged += 1,
+                Action::Rejected(_) => counts.rejected += 1,
+            }
+        }
+        counts
+    }
+
+    /// The rejected rows with their reasons.
+    pub fn rejected(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.outcomes.iter().filter_map(|o| match &o.action {
+            Action::Rejected(reason) => Some((o.external_id.as_str(), reason.as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// The SQL of one table, built once from its spec.
+///
+/// Parameter `?1` is the `ExternalId` (insert) or the `Id` (update); the values of the spec's
+/// columns follow from `?2`, then the parents' local ids. Money columns bind their cents once
+/// and derive the dollar column in SQL, so the two can never disagree.
+#[derive(Debug)]
+struct Statements {
+    select_id: String,
+    insert: String,
+    update: String,
+    parent_lookups: Vec<String>,
+}
+
+impl Statements {
+    fn build(spec: &TableSpec) -> Statements {
+        let table = spec.table;
+        let mut insert_columns = vec!["ExternalId".to_owned()];
+        let mut insert_values = vec!["?1".to_owned()];
+        let mut assignments = Vec::new();
+        let mut differences = Vec::new();
+        let mut param = 2;
+        for column in spec.columns {
+            let name = column.name;
+            let p = format!("?{param}");
+            param += 1;
+            match column.kind {
+                ColumnKind::Plain => {
+                    insert_columns.push(name.to_owned());
+                    insert_values.push(p.clone());
+                    assignments.push(format!("{name} = {p}"));
+                    differences.push(format!("{name} IS NOT {p}"));
+                }
+                ColumnKind::Money | ColumnKind::Hundredths => {
+                    let suffix = if column.kind == ColumnKind::Money {
+                        "Cents"
+                    } else {
+                        "Hundredths"
+                    };
+                    let exact = format!("{name}{suffix}");
+                    insert_columns.extend([exact.clone(), name.to_owned()]);
+                    insert_values.extend([p.clone(), format!("{p} / 100.0")]);
+                    assignments.push(format!("{exact} = {p}, {name} = {p} / 100.0"));
+                    differences.push(format!("{exact} IS NOT {p}"));
+                }
+            }
+        }
+        for parent in spec.parents {
+            let p = format!("?{param}");
+            param += 1;
+            insert_columns.push(parent.column.to_owned());
+            insert_values.push(p.clone());
+            assignments.push(format!("{} = {p}", parent.column));
+            differences.push(format!("{} IS NOT {p}", parent.column));
+        }
+        if spec.tombstoned {
+            assignments.push("DeletedAt = NULL".to_owned());
+            differences.push("DeletedAt IS NOT NULL".to_owned());
+        }
+        let mut update = format!("UPDATE {table} SET ");
+        update.push_str(&assignments.join(", "));
+        let _ = write!(update, " WHERE Id = ?1 AND ({})", differences.join(" OR "));
+        Statements {
+            select_id: format!("SELECT Id FROM {table} WHERE ExternalId = ?1"),
+            insert: format!(
+                "INSERT INTO {table} ({}) VALUES ({}) RETURNING Id",
+                insert_columns.join(", "),
+                insert_values.join(", ")
+            ),
+            update,
+            parent_lookups: spec
+                .parents
+                .iter()
+                .map(|p| format!("SELECT Id FROM {} WHERE ExternalId = ?1", p.table))
+                .collect(),
+        }
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
+
+fn bind<'q>(query: Query<'q>, value: &'q Value<'q>) -> Query<'q> {
+    match value {
+        Value::Null => query.bind(None::<i64>),
+        Value::Int(i) => query.bind(*i),
+        Value::Text(s) => query.bind(s.as_ref()),
+    }
+}
+
+/// Looks up the local `Id` of a row by its `ExternalId`.
+pub async fn local_id(
+    conn: &mut SqliteConnection,
+    table: &'static TableSpec,
+    external_id: &str,
+) -> Result<Option<i64>> {
+    sqlx::query_scalar(&table.statements().select_id)
+        .bind(external_id)
+        .fetch_optional(conn)
+        .await
+        .context("looking up a row by ExternalId")
+}
+
+/// Upserts a batch of records of one table inside the caller's transaction.
+///
+/// Errors are returned only for failures of the database itself (I/O, a lost connection);
+/// a bad row is reported in its outcome and the batch goes on.
+pub async fn upsert<R: Upstream>(
+    conn: &mut SqliteConnection,
+    records: &[R],
+) -> Result<BatchReport> {
+    let spec = R::SPEC;
+    let statements = spec.statements();
+    // Parents resolved in this batch: (parent index, upstream id) → local id.
+    let mut parents: HashMap<(usize, String), Option<i64>> = HashMap::new();
+    let mut report = BatchReport {
+        outcomes: Vec::with_capacity(records.len()),
+    };
+
+    for record in records {
+        let external_id = record.external_id();
+        let mut outcome = RowOutcome {
+            external_id: external_id.to_owned(),
+            id: None,
+            action: Action::Unchanged,
+            warnings: Vec::new(),
+        };
+        match upsert_one(conn, spec, statements, &mut parents, record, &mut outcome).await {
+            Ok(action) => outcome.action = action,
+            Err(RowError::Rejected(reason)) => {
+                outcome.id = None;
+                outcome.action = Action::Rejected(reason);
+            }
+            Err(RowError::Store(e)) => return Err(e),
+        }
+        report.outcomes.push(outcome);
+    }
+    Ok(report)
+}
+
+enum RowError {
+    Rejected(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for RowError {
+    fn from(e: StoreError) -> Self {
+        RowError::Store(e)
+    }
+}
+
+async fn upsert_one<R: Upstream>(
+    conn: &mut SqliteConnection,
+    spec: &'static TableSpec,
+    statements: &Statements,
+    parent_cache: &mut HashMap<(usize, String), Option<i64>>,
+    record: &R,
+    outcome: &mut RowOutcome,
+) -> std::result::Result<Action, RowError> {
+    let external_id = record.external_id();
+    if external_id.trim().is_empty() {
+        return Err(RowError::Rejected("empty ExternalId".to_owned()));
+    }
+    let values = record.values();
+    if values.len() != spec.columns.len() {
+        return Err(RowError::Store(StoreError::Invalid(format!(
+            "{}: a record gave {} values for {} columns",
+            spec.table,
+            values.len(),
+            spec.columns.len()
+        ))));
+    }
+    if let Some(column) = spec
+        .columns
+        .iter()
+        .zip(&values)
+        .find(|(c, v)| c.required && v.is_null())
+        .map(|(c, _)| c)
+    {
+        return Err(RowError::Rejected(format!(
+            "missing required field {}",
+            column.name
+        )));
+    }
+
+    // Resolve parents.
+    let mut parent_values = Vec::with_capacity(spec.parents.len());
+    for (index, (parent, upstream)) in spec.parents.iter().zip(record.parent_ids()).enumerate() {
+        let Some(upstream) = upstream.filter(|u| !u.is_empty()) else {
+            if parent.required {
+                return Err(RowError::Rejected(format!(
+                    "missing required {} ({})",
+                    parent.noun, parent.column
+                )));
+            }
+            parent_values.push(Value::Null);
+            continue;
+        };
+        let key = (index, upstream.to_owned());
+        let local = match parent_cache.get(&key) {
+            Some(local) => *local,
+            None => {
+                let local: Option<i64> = sqlx::query_scalar(&statements.parent_lookups[index])
+                    .bind(upstream)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .context("resolving a parent id")?;
+                parent_cache.insert(key, local);
+                local
+            }
+        };
+        match local {
+            Some(id) => parent_values.push(Value::Int(id)),
+            None if parent.required => {
+                return Err(RowError::Rejected(format!(
+                    "unknown {} `{upstream}` ({}): the parent is not in the database",
+                    parent.noun, parent.column
+                )));
+            }
+            None => {
+                if parent.warn_when_unknown {
+                    outcome.warnings.push(format!(
+                        "unknown {} `{upstream}` ({}) stored as empty until it is pulled",
+                        parent.noun, parent.column
+                    ));
+                }
+                parent_values.push(Value::Null);
+            }
+        }
+    }
+
+    let existing: Option<i64> = sqlx::query_scalar(&statements.select_id)
+        .bind(external_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("looking up a row by ExternalId")?;
+
+    match existing {
+        None => {
+            let mut query = sqlx::query(&statements.insert).bind(external_id);
+            for value in values.iter().chain(&parent_values) {
+                query = bind(query, value);
+            }
+            match query.fetch_one(&mut *conn).await {
+                Ok(row) => {
+                    outcome.id = Some(row.try_get(0).context("reading an inserted Id")?);
+                    Ok(Action::Inserted)
+                }
+                Err(e) => Err(classify(e)),
+            }
+        }
+        Some(id) => {
+            outcome.id = Some(id);
+            let mut query = sqlx::query(&statements.update).bind(id);
+            for value in values.iter().chain(&parent_values) {
+                query = bind(query, value);
+            }
+            match query.execute(&mut *conn).await {
+                Ok(done) if done.rows_affected() > 0 => Ok(Action::Updated),
+                Ok(_) => Ok(Action::Unchanged),
+                Err(e) => Err(classify(e)),
+            }
+        }
+    }
+}
+
+/// A constraint violation is the row's fault: reject it. Anything else is the database's.
+fn classify(error: sqlx::Error) -> RowError {
+    match &error {
+        sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
+            RowError::Rejected(format!("refused by the database: {}", db.message()))
+        }
+        // SQLITE_CONSTRAINT_CHECK maps to ErrorKind::CheckViolation; other constraint
+        // codes (e.g. SQLITE_CONSTRAINT_TRIGGER) land in Other but still start with it.
+        sqlx::Error::Database(db) if db.message().contains("constraint failed") => {
+            RowError::Rejected(format!("refused by the database: {}", db.message()))
+        }
+        _ => RowError::Store(StoreError::Sql {
+            context: "writing a row",
+            source: error,
+        }),
+    }
+}
