@@ -1,0 +1,42 @@
+//! `gazellectl`, the Assistant Gazelle command line.
+//!
+//! Exit codes are the same for every verb: 0 success, 1 the operation failed, 2 bad usage
+//! (clap), 78 invalid configuration.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Assistant Gazelle: control the gazelled daemon")]
+struct Cli {
+    /// Configuration file (default: $GAZELLE_CONFIG, else the platform's gazelled.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the effective configuration, where each value came from, secrets redacted.
+    Config {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exit code for an invalid configuration (sysexits.h EX_CONFIG).
+pub const EXIT_CONFIG: u8 = 78;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config { json } => cmd::config::run(cli.config.as_deref(), json),
+    }
+}

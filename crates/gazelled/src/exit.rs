@@ -1,0 +1,34 @@
+//! Why the daemon stopped, and the exit code that says so (sysexits.h, which launchd and
+//! shell scripts understand).
+
+use std::process::ExitCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Config(config::ConfigError),
+    #[error("{0}")]
+    Telemetry(telemetry::TelemetryError),
+    #[error("{0}")]
+    Store(store::StoreError),
+    #[error("another gazelled is already running (lock held on {0})")]
+    AlreadyRunning(std::path::PathBuf),
+    #[error("cannot take the instance lock {path}: {source}")]
+    Lock {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("runtime error: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Failure::Config(_) => 78,                           // EX_CONFIG
+            Failure::AlreadyRunning(_) => 75,                   // EX_TEMPFAIL
+            Failure::Telemetry(_) | Failure::Lock { .. } => 73, // EX_CANTCREAT
+            Failure::Store(_) | Failure::Runtime(_) => 70,      // EX_SOFTWARE
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `gazelled`, the Assistant Gazelle daemon.
+//!
+//! Start-up order matters and is the same every time: configuration (a bad one stops here,
+//! before anything is touched), logging, the single-instance lock, the store (migrations run
+//! here and only here), then the work. Shutdown on SIGTERM or SIGINT lets the current
+//! transaction finish or roll back, closes the store (checkpointing the WAL) and flushes logs.
+
+mod exit;
+mod lock;
+mod shutdown;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::exit::Failure;
+
+/// Keeps the local Assistant Gazelle database in sync with Gazelle.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Configuration file (default: $GAZELLE_CONFIG, else the platform's gazelled.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Also log to stderr (for running by hand; launchd captures stderr separately).
+    #[arg(long)]
+    foreground: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("gazelled: {failure}");
+            tracing::error!(%failure, "gazelled stopped");
+            failure.exit_code()
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    let loaded = config::load(args.config.as_deref()).map_err(Failure::Config)?;
+    let config = loaded.config;
+    let _log_guard = telemetry::init(
+        &config.logging,
+        config.paths.log_dir.as_path(),
+        args.foreground,
+    )
+    .map_err(Failure::Telemetry)?;
+    let lock = lock::InstanceLock::acquire(&config.paths.data_dir.join("gazelled.lock"))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime)?;
+    runtime.block_on(async {
+        let mut signals = shutdown::Signals::install().map_err(Failure::Runtime)?;
+        let database = config.paths.database();
+        let store = store::Store::open(&database)
+            .await
+            .map_err(Failure::Store)?;
+        let mut tx = store.begin_write().await.map_err(Failure::Store)?;
+        let interrupted = store::sync_log::interrupt_stale_runs(&mut tx)
+            .await
+            .map_err(Failure::Store)?;
+        tx.commit().await.map_err(|e| {
+            Failure::Store(store::StoreError::Sql {
+                context: "committing start-up bookkeeping",
+                source: e,
+            })
+        })?;
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            database = %database.display(),
+            config = ?loaded.file,
+            lock = %lock.path().display(),
+            interrupted_runs = interrupted,
+            "gazelled ready"
+        );
+
+        let signal = signals.recv().await;
+        tracing::info!(%signal, "shutting down");
+        store.close().await;
+        tracing::info!("gazelled stopped cleanly");
+        Ok(())
+    })
+}

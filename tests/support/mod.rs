@@ -1,0 +1,161 @@
+//! Helpers for the end-to-end tests: find the built binaries, lay out a sandbox (its own
+//! HOME, data and log directories, configuration file), run and signal processes.
+//!
+//! The binaries must be built first: `make test` runs `cargo build --workspace --bins`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of a workspace binary next to this test executable (`target/<profile>/NAME`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A private world for one test: HOME, data, logs and a configuration file.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A sandbox whose configuration file has `extra` appended (TOML).
+    pub fn new(extra: &str) -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sandbox = Sandbox { dir };
+        let config = format!(
+            "[paths]\ndata_dir = \"{}\"\nlog_dir = \"{}\"\n{extra}",
+            sandbox.data_dir().display(),
+            sandbox.log_dir().display()
+        );
+        std::fs::write(sandbox.config(), config).expect("write config");
+        sandbox
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn data_dir(&self) -> PathBuf {
+        self.root().join("data")
+    }
+    pub fn log_dir(&self) -> PathBuf {
+        self.root().join("logs")
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root().join("gazelled.toml")
+    }
+    pub fn database(&self) -> PathBuf {
+        self.data_dir().join("gazelle.sqlite3")
+    }
+
+    /// A command for a workspace binary with this sandbox's configuration file.
+    pub fn command(&self, name: &str) -> Command {
+        let mut cmd = self.bare_command(name);
+        cmd.arg("--config").arg(self.config());
+        cmd
+    }
+
+    /// A command for a workspace binary with this sandbox's HOME, no `--config`, and no
+    /// GAZELLE_ or RUST_LOG variable inherited from the caller.
+    pub fn bare_command(&self, name: &str) -> Command {
+        let mut cmd = Command::new(bin(name));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GAZELLE_") || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("HOME", self.root())
+            .env("XDG_CONFIG_HOME", self.root().join("xdg"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs a binary to completion.
+    pub fn run(&self, name: &str, args: &[&str]) -> Output {
+        self.command(name).args(args).output().expect("run")
+    }
+
+    /// Starts the daemon in the background.
+    pub fn spawn_daemon(&self) -> Child {
+        self.command("gazelled")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gazelled")
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn logs(&self) -> String {
+        let Ok(entries) = std::fs::read_dir(self.log_dir()) else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for entry in entries.flatten() {
+            text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+        text
+    }
+
+    /// Waits until the daemon's log says `needle`, or fails after a generous deadline (this
+    /// is a readiness wait, not a performance assertion).
+    pub fn wait_for_log(&self, child: &mut Child, needle: &str) {
+        self.wait_for_log_count(child, needle, 1);
+    }
+
+    /// Waits until the logs (of every run in this sandbox) say `needle` `count` times: a
+    /// restarted daemon is ready when its own line appears, not the previous one's.
+    pub fn wait_for_log_count(&self, child: &mut Child, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.logs().matches(needle).count() >= count {
+                return;
+            }
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                panic!(
+                    "gazelled exited ({status}) before logging `{needle}`:\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "gazelled did not log `{needle}` within 60 s:\n{}",
+            self.logs()
+        );
+    }
+}
+
+/// Sends a signal by name (`TERM`, `INT`, `KILL`) with kill(1).
+pub fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} failed");
+}
+
+/// Waits for a child to exit, failing after `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
