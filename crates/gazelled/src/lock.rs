@@ -23,7 +23,7 @@ impl InstanceLock {
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            store::open::create_private_dir(dir).map_err(fail)?;
         }
         let mut file = OpenOptions::new()
             .create(true)

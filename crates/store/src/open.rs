@@ -9,6 +9,16 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::error::{Result, SqlContext, StoreError};
 
+/// Creates `dir` (and missing parents) readable by the user only: the database holds the
+/// shop's clients, and tokens live beside it. An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// The migrations of `migrations/` at the workspace root, embedded at compile time so the
 /// binaries carry their schema with them.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -41,7 +51,7 @@ impl Store {
     /// Only the daemon and the one-time migration call this: the CLI talks to the daemon.
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_owned(),
                 source,
             })?;

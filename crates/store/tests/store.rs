@@ -88,6 +88,17 @@ async fn migrations_run_on_an_empty_file_and_again_idempotently() {
 }
 
 #[tokio::test]
+async fn the_database_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _store) = fresh().await;
+    let mode = std::fs::metadata(dir.path().join("data"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
+#[tokio::test]
 async fn connections_use_wal_foreign_keys_and_normal_sync() {
     let (_dir, store) = fresh().await;
     let mut conn = store.begin_write().await.unwrap();

@@ -1,0 +1,32 @@
+# Assistant Gazelle V5. Only the Rust toolchain is needed: every other tool a target uses
+# is built from crates.io by cargo.
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= auto
+
+.PHONY: all build test lint demo bench fmt clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --bins
+
+## The whole test suite. The end-to-end tests drive the real binaries, so build them first.
+test:
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace --no-fail-fast
+
+## Formatting and clippy, warnings as errors.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Start the daemon in a temporary directory, show it working, stop it.
+demo: build
+	./scripts/demo.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
