@@ -1,0 +1,68 @@
+//! Typed errors. Every message names the operation, and where it applies, the field.
+
+use std::time::Duration;
+
+/// What went wrong talking to Gazelle.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// Worth retrying later: network failure, timeout, 5xx, 429, a body cut short.
+    #[error("{operation}: temporarily unavailable: {message}")]
+    Transient {
+        operation: String,
+        message: String,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+
+    /// The credentials were refused (and refreshing did not help, or there is nothing to
+    /// refresh: an API key).
+    #[error("{operation}: not authorized: {message}")]
+    Auth { operation: String, message: String },
+
+    /// The refresh token was refused (`invalid_grant`): a person must authorize again with
+    /// `gazellectl auth login`. Nothing is retried until then.
+    #[error(
+        "{operation}: Gazelle authorization was revoked or has expired: run `gazellectl auth login`"
+    )]
+    NeedsReauthorization { operation: String },
+
+    /// The request was refused by GraphQL (schema errors, field errors): not retried.
+    #[error("{operation}: GraphQL error: {}", messages.join("; "))]
+    GraphQl {
+        operation: String,
+        messages: Vec<String>,
+    },
+
+    /// A write refused by the service (`mutationErrors`).
+    #[error("{operation}: rejected: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Rejected {
+        operation: String,
+        errors: Vec<crate::model::FieldError>,
+    },
+
+    /// The answer did not have the expected shape.
+    #[error("{operation}: unexpected response at `{path}`: {message}")]
+    Decode {
+        operation: String,
+        path: String,
+        message: String,
+    },
+
+    /// A local problem: no credentials configured, token store unreadable, bad redirect URL.
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl ApiError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Transient { .. })
+    }
+
+    pub(crate) fn transient(operation: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Transient {
+            operation: operation.to_owned(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Every document the client can send validates against Gazelle's schema.
+
+#[test]
+fn every_document_validates_against_the_schema() {
+    let mut failures = Vec::new();
+    for op in api_client::documents::ALL {
+        if let Err(errors) = gazelle_schema::validate(op.document) {
+            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            failures.push(format!("{}: {}", op.name, messages.join("; ")));
+        }
+        assert!(
+            op.document.contains(&format!(" {}", op.name)),
+            "{} is named in its document",
+            op.name
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "invalid documents:\n{}",
+        failures.join("\n")
+    );
+    assert!(api_client::documents::ALL.len() >= 20);
+}
+
+#[test]
+fn only_idempotent_mutations_are_marked_idempotent() {
+    use api_client::documents::*;
+    for op in [CREATE_PIANO, CREATE_EVENT, CREATE_CLIENT_LOG] {
+        assert!(
+            !op.idempotent,
+            "{} creates a record without a client-supplied id",
+            op.name
+        );
+    }
+    for op in [CREATE_CLIENT, CREATE_INVOICE] {
+        assert!(
+            op.document.contains("$id: String"),
+            "{} carries a client-supplied id",
+            op.name
+        );
+    }
+}
