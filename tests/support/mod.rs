@@ -159,3 +159,84 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The `gazelle-sim` binary, running.
+pub struct SimProcess {
+    child: Child,
+    /// The JSON line it printed: `listening`, `client_id`, `client_secret`, `api_key`, …
+    pub info: serde_json::Value,
+}
+
+impl SimProcess {
+    pub fn start(dataset: &str) -> SimProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("gazelle-sim"))
+            .args(["--dataset", dataset, "--port", "0", "--seed", "11"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn gazelle-sim");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the address line");
+        let info = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("gazelle-sim printed `{line}`: {e}"));
+        SimProcess { child, info }
+    }
+
+    pub fn url(&self) -> String {
+        self.info["listening"]
+            .as_str()
+            .expect("listening")
+            .to_owned()
+    }
+
+    pub fn field(&self, key: &str) -> String {
+        self.info[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key}"))
+            .to_owned()
+    }
+
+    /// A minimal HTTP/1.1 POST with a JSON body; returns (status, body).
+    pub fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        use std::io::{Read, Write};
+        let addr = self
+            .url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect to the simulator");
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

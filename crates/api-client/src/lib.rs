@@ -15,6 +15,7 @@ pub mod auth;
 pub mod client;
 pub mod documents;
 pub mod error;
+pub mod from_config;
 pub mod model;
 pub mod paging;
 pub mod reference;

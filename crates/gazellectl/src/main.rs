@@ -29,14 +29,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Authorize access to Gazelle (OAuth), or show or forget the authorization.
+    Auth {
+        #[command(subcommand)]
+        command: cmd::auth::AuthCommand,
+    },
 }
 
 /// Exit code for an invalid configuration (sysexits.h EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
 
+/// Exit code when the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+
+/// Loads the configuration or says why not (exit code 78).
+pub fn load_config(file: Option<&std::path::Path>) -> Result<config::LoadedConfig, ExitCode> {
+    config::load(file).map_err(|e| {
+        eprintln!("gazellectl: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Config { json } => cmd::config::run(cli.config.as_deref(), json),
+        Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
     }
 }

@@ -9,15 +9,10 @@ use std::process::ExitCode;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use crate::EXIT_CONFIG;
-
 pub fn run(file: Option<&Path>, json: bool) -> ExitCode {
-    let loaded = match config::load(file) {
+    let loaded = match crate::load_config(file) {
         Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("gazellectl: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
     let settings = loaded.settings();
     if json {
