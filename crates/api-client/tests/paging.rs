@@ -182,3 +182,165 @@ async fn filters_and_incremental_bounds_apply() {
     }
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_that_fails_mid_way_resumes_from_its_last_cursor() {
+    let sim = support::simulator(Size::Tiny).await;
+    let client = support::api_key_client(&sim, 8);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    {
+        let mut stream =
+            Box::pin(client.pages::<Client>(documents::CLIENTS, "allClients", Map::new(), None));
+        for _ in 0..3 {
+            let page = stream.next().await.unwrap().unwrap();
+            cursor = page.page_info.end_cursor.clone();
+            seen.extend(page.nodes.into_iter().map(|c| c.id));
+        }
+        // The service breaks for longer than the retry budget: the stream reports and ends.
+        sim.state.inject(gazelle_sim::Fault {
+            kind: gazelle_sim::FaultKind::Status {
+                status: 502,
+                retry_after: None,
+            },
+            count: 50,
+            endpoint: gazelle_sim::Endpoint::Graphql,
+        });
+        assert!(stream.next().await.unwrap().is_err());
+        assert!(
+            stream.next().await.is_none(),
+            "the stream ends after an error"
+        );
+    }
+    gazelle_sim::server::lock(&sim.state.faults).clear();
+    // Later: resume from the stored cursor.
+    let mut stream =
+        Box::pin(client.pages::<Client>(documents::CLIENTS, "allClients", Map::new(), cursor));
+    while let Some(page) = stream.next().await {
+        seen.extend(page.unwrap().nodes.into_iter().map(|c| c.id));
+    }
+    let all: BTreeSet<String> = gazelle_sim::server::lock(&sim.state.world)
+        .clients
+        .values()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_exact("allClients resumed", 8, &seen, &all);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_enum_values_nulls_and_extra_fields_decode() {
+    let sim = support::simulator(Size::Tiny).await;
+    // What a newer Gazelle may send: an enum value added after our copy of the schema, nulls
+    // where the schema allows them, fields we did not ask for, a null node in the list.
+    let body = json!({"data": {"allPianos": {
+        "nodes": [
+            {"id": "ins_NEW0000000000001", "make": null, "model": "U1", "serialNumber": null, "type": "CONCERT_HYBRID",
+             "year": null, "location": null, "notes": null, "status": "UNDER_REVIEW_2027", "damppChaserInstalled": null,
+             "createdAt": "2026-01-10T20:56:01Z", "updatedAt": null, "client": {"id": "cli_X"}, "brandNewField": {"a": 1}},
+            null
+        ],
+        "pageInfo": {"hasNextPage": false, "endCursor": null, "hasPreviousPage": false},
+        "totalCount": 1
+    }}});
+    sim.state.inject(gazelle_sim::Fault {
+        kind: gazelle_sim::FaultKind::Respond {
+            status: 200,
+            body: body.to_string(),
+        },
+        count: 1,
+        endpoint: gazelle_sim::Endpoint::Graphql,
+    });
+    let client = support::api_key_client(&sim, 100);
+    let page = client
+        .page::<Piano>(documents::PIANOS, "allPianos", json!({"first": 100}))
+        .await
+        .unwrap();
+    assert_eq!(page.nodes.len(), 1, "the null node is skipped");
+    let piano = &page.nodes[0];
+    assert_eq!(piano.status.as_deref(), Some("UNDER_REVIEW_2027"));
+    assert_eq!(piano.piano_type.as_deref(), Some("CONCERT_HYBRID"));
+    assert_eq!(
+        (piano.make.as_deref(), piano.year, piano.updated_at),
+        (None, None, None)
+    );
+
+    // A wrong type where the schema promises another: a decode error naming the field.
+    let bad = json!({"data": {"allPianos": {"nodes": [{"id": "ins_1", "year": "nineteen-ten"}],
+        "pageInfo": {"hasNextPage": false}, "totalCount": 1}}});
+    sim.state.inject(gazelle_sim::Fault {
+        kind: gazelle_sim::FaultKind::Respond {
+            status: 200,
+            body: bad.to_string(),
+        },
+        count: 1,
+        endpoint: gazelle_sim::Endpoint::Graphql,
+    });
+    let err = client
+        .page::<Piano>(documents::PIANOS, "allPianos", json!({"first": 100}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Pianos: unexpected response at `data.allPianos.nodes[0].year`"),
+        "{err}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn reference_data_is_cached_for_its_ttl() {
+    let sim = support::simulator(Size::Tiny).await;
+    let client = support::api_key_client(&sim, 100);
+    let cache = api_client::reference::ReferenceCache::new(jiff::SignedDuration::from_secs(3600));
+    let users = cache.users(&client).await.unwrap();
+    let items = cache.catalogue(&client).await.unwrap();
+    assert_eq!(users.len(), 6);
+    assert!(
+        items
+            .iter()
+            .any(|i| api_client::model::i18n(&i.name).as_deref() == Some("Accord standard"))
+    );
+    let before = sim.state.graphql_requests();
+    cache.users(&client).await.unwrap();
+    cache.catalogue(&client).await.unwrap();
+    assert_eq!(
+        sim.state.graphql_requests(),
+        before,
+        "served from the cache"
+    );
+    cache.invalidate().await;
+    cache.users(&client).await.unwrap();
+    assert_eq!(sim.state.graphql_requests(), before + 1);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn requests_are_spaced_by_the_rate_limit() {
+    let sim = support::simulator(Size::Tiny).await;
+    let key = gazelle_sim::server::lock(&sim.state.auth)
+        .credentials
+        .api_key
+        .clone();
+    let mut options = support::options(&sim, 100);
+    options.requests_per_second = 20;
+    let store: std::sync::Arc<dyn api_client::TokenStore> =
+        std::sync::Arc::new(api_client::FileTokenStore::new("/nonexistent"));
+    let client =
+        api_client::GazelleClient::new(options, api_client::Credentials::ApiKey(key), store)
+            .unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..11 {
+        client
+            .list::<api_client::model::User>(documents::USERS, "allUsers")
+            .await
+            .unwrap();
+    }
+    // A lower bound the limiter guarantees (10 intervals of 50 ms), not a speed target.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    sim.stop().await;
+}

@@ -35,6 +35,9 @@ pub enum FaultKind {
     Malformed,
     /// HTTP 200 with a GraphQL `errors` array and no data.
     GraphqlError { message: String },
+    /// Exactly this answer: for shapes a newer Gazelle may send that our copy of the schema
+    /// cannot produce (a new enum value, an extra field).
+    Respond { status: u16, body: String },
 }
 
 /// A queued fault.

@@ -233,6 +233,14 @@ async fn early_fault(fault: &Option<FaultKind>) -> Option<Response> {
         Some(FaultKind::GraphqlError { message }) => Some(
             Json(json!({"errors": [{"message": message, "locations": [], "path": [], "extensions": {}}]})).into_response(),
         ),
+        Some(FaultKind::Respond { status, body }) => Some(
+            (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
+                [(header::CONTENT_TYPE, "application/json")],
+                body.clone(),
+            )
+                .into_response(),
+        ),
         Some(FaultKind::Malformed) => Some(
             (
                 StatusCode::OK,
