@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod money;
 pub mod open;
 pub mod reads;
+pub mod reconcile;
 pub mod records;
 pub mod sync_log;
 pub mod time;

@@ -674,3 +674,61 @@ impl Upstream for MaintenanceAlertRecord {
         ]
     }
 }
+
+/// A calendar event without a client: a personal block, a memo, a synced calendar entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OtherEventRecord {
+    pub external_id: String,
+    pub technician_id: Option<String>,
+    pub event_type: String,
+    pub title: Option<String>,
+    pub start_at: Option<Timestamp>,
+    pub duration_minutes: Option<i64>,
+    pub is_all_day: bool,
+    pub status: String,
+    pub notes: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+pub static OTHER_EVENTS: TableSpec = TableSpec::new(
+    "OtherEvents",
+    &[
+        Column::plain("TechnicianId"),
+        Column::required("EventType"),
+        Column::plain("Title"),
+        Column::required("StartAt"),
+        Column::plain("Duration"),
+        Column::plain("IsAllDay"),
+        Column::required("Status"),
+        Column::plain("Notes"),
+        Column::plain("CreatedAt"),
+        Column::plain("UpdatedAt"),
+    ],
+    &[],
+    true,
+);
+
+impl Upstream for OtherEventRecord {
+    const SPEC: &'static TableSpec = &OTHER_EVENTS;
+    fn external_id(&self) -> &str {
+        &self.external_id
+    }
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            text(&self.technician_id),
+            required_text(&self.event_type),
+            text(&self.title),
+            instant(self.start_at),
+            int(self.duration_minutes),
+            flag(self.is_all_day),
+            required_text(&self.status),
+            text(&self.notes),
+            instant(self.created_at),
+            instant(self.updated_at),
+        ]
+    }
+    fn parent_ids(&self) -> Vec<Option<&str>> {
+        vec![]
+    }
+}

@@ -87,6 +87,7 @@ pub struct StreamState {
     pub last_failure_at: Option<String>,
     pub last_error: Option<String>,
     pub updated_at: String,
+    pub high_water: Option<String>,
 }
 
 /// Per-stream counts of a run.
@@ -133,12 +134,13 @@ pub async fn add_stream_counts(
 ) -> Result<()> {
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     sqlx::query(
-        "INSERT INTO SyncRunStreams (RunId, Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO SyncRunStreams (RunId, Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected, Conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (RunId, Stream) DO UPDATE SET
             Fetched = Fetched + excluded.Fetched, Inserted = Inserted + excluded.Inserted,
             Updated = Updated + excluded.Updated, Deleted = Deleted + excluded.Deleted,
-            Unchanged = Unchanged + excluded.Unchanged, Rejected = Rejected + excluded.Rejected",
+            Unchanged = Unchanged + excluded.Unchanged, Rejected = Rejected + excluded.Rejected,
+            Conflicts = Conflicts + excluded.Conflicts",
     )
     .bind(run_id)
     .bind(stream)
@@ -148,6 +150,7 @@ pub async fn add_stream_counts(
     .bind(as_i64(counts.deleted))
     .bind(as_i64(counts.rows.unchanged))
     .bind(as_i64(counts.rows.rejected))
+    .bind(as_i64(counts.rows.conflicts))
     .execute(conn)
     .await
     .context("recording a run's counts")?;
@@ -285,8 +288,8 @@ pub async fn recent_runs(pool: &SqlitePool, limit: u32) -> Result<Vec<RunSummary
 
 /// The per-stream counts of a run.
 pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, StreamCounts)>> {
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected, Conflicts
          FROM SyncRunStreams WHERE RunId = ?1 ORDER BY Stream",
     )
     .bind(run_id)
@@ -297,7 +300,7 @@ pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, 
     Ok(rows
         .into_iter()
         .map(
-            |(stream, fetched, inserted, updated, deleted, unchanged, rejected)| {
+            |(stream, fetched, inserted, updated, deleted, unchanged, rejected, conflicts)| {
                 (
                     stream,
                     StreamCounts {
@@ -308,10 +311,49 @@ pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, 
                             updated: u(updated),
                             unchanged: u(unchanged),
                             rejected: u(rejected),
+                            conflicts: u(conflicts),
                         },
                     },
                 )
             },
         )
         .collect())
+}
+
+/// Saves a stream's high-water mark (newest upstream createdAt seen by a completed pass).
+pub async fn save_high_water(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    high_water: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO SyncState (Stream, HighWater, UpdatedAt) VALUES (?1, ?2, ?3)
+         ON CONFLICT (Stream) DO UPDATE SET HighWater = excluded.HighWater, UpdatedAt = excluded.UpdatedAt",
+    )
+    .bind(stream)
+    .bind(high_water)
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("saving a high-water mark")?;
+    Ok(())
+}
+
+/// Saves the window of an incremental pass in progress, so a resumed pass reads the same one.
+pub async fn save_window(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    window_start: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO SyncState (Stream, WindowStart, UpdatedAt) VALUES (?1, ?2, ?3)
+         ON CONFLICT (Stream) DO UPDATE SET WindowStart = excluded.WindowStart, UpdatedAt = excluded.UpdatedAt",
+    )
+    .bind(stream)
+    .bind(window_start)
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("saving a stream window")?;
+    Ok(())
 }

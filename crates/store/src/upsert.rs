@@ -161,6 +161,9 @@ pub enum Action {
     Inserted,
     Updated,
     Unchanged,
+    /// The row has a local edit waiting to be pushed and upstream differs: the local edit is
+    /// kept and the divergence recorded in `Conflicts`.
+    Conflict,
     Rejected(String),
 }
 
@@ -182,11 +185,13 @@ pub struct Counts {
     pub updated: u64,
     pub unchanged: u64,
     pub rejected: u64,
+    #[serde(default)]
+    pub conflicts: u64,
 }
 
 impl Counts {
     pub fn total(&self) -> u64 {
-        self.inserted + self.updated + self.unchanged + self.rejected
+        self.inserted + self.updated + self.unchanged + self.rejected + self.conflicts
     }
 
     pub fn add(&mut self, other: Counts) {
@@ -194,6 +199,7 @@ impl Counts {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.rejected += other.rejected;
+        self.conflicts += other.conflicts;
     }
 }
 
@@ -211,6 +217,7 @@ impl BatchReport {
                 Action::Inserted => counts.inserted += 1,
                 Action::Updated => counts.updated += 1,
                 Action::Unchanged => counts.unchanged += 1,
+                Action::Conflict => counts.conflicts += 1,
                 Action::Rejected(_) => counts.rejected += 1,
             }
         }
@@ -236,6 +243,10 @@ struct Statements {
     select_id: String,
     insert: String,
     update: String,
+    /// `SELECT 1 … WHERE Id = ?1 AND (<any column differs>)`: the update's test, alone.
+    differs: String,
+    /// The row's upstream columns as a JSON object, for a conflict's local version.
+    local_json: String,
     parent_lookups: Vec<String>,
 }
 
@@ -287,7 +298,24 @@ impl Statements {
         let mut update = format!("UPDATE {table} SET ");
         update.push_str(&assignments.join(", "));
         let _ = write!(update, " WHERE Id = ?1 AND ({})", differences.join(" OR "));
+        let json_pairs: Vec<String> = spec
+            .columns
+            .iter()
+            .map(|c| match c.kind {
+                ColumnKind::Plain => format!("'{0}', {0}", c.name),
+                ColumnKind::Money => format!("'{0}', {0}Cents", c.name),
+                ColumnKind::Hundredths => format!("'{0}', {0}Hundredths", c.name),
+            })
+            .collect();
         Statements {
+            differs: format!(
+                "SELECT 1 FROM {table} WHERE Id = ?1 AND ({})",
+                differences.join(" OR ")
+            ),
+            local_json: format!(
+                "SELECT json_object({}) FROM {table} WHERE Id = ?1",
+                json_pairs.join(", ")
+            ),
             select_id: format!("SELECT Id FROM {table} WHERE ExternalId = ?1"),
             insert: format!(
                 "INSERT INTO {table} ({}) VALUES ({}) RETURNING Id",
@@ -339,6 +367,16 @@ pub async fn upsert<R: Upstream>(
     let statements = spec.statements();
     // Parents resolved in this batch: (parent index, upstream id) → local id.
     let mut parents: HashMap<(usize, String), Option<i64>> = HashMap::new();
+    // Rows with a local edit waiting in the outbox: a pull must not overwrite them.
+    let protected: std::collections::HashSet<i64> = sqlx::query_scalar(
+        "SELECT LocalId FROM Outbox WHERE Entity = ?1 AND State IN ('pending', 'in_flight')",
+    )
+    .bind(spec.table)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading pending local edits")?
+    .into_iter()
+    .collect();
     let mut report = BatchReport {
         outcomes: Vec::with_capacity(records.len()),
     };
@@ -351,7 +389,17 @@ pub async fn upsert<R: Upstream>(
             action: Action::Unchanged,
             warnings: Vec::new(),
         };
-        match upsert_one(conn, spec, statements, &mut parents, record, &mut outcome).await {
+        match upsert_one(
+            conn,
+            spec,
+            statements,
+            &mut parents,
+            &protected,
+            record,
+            &mut outcome,
+        )
+        .await
+        {
             Ok(action) => outcome.action = action,
             Err(RowError::Rejected(reason)) => {
                 outcome.id = None;
@@ -380,6 +428,7 @@ async fn upsert_one<R: Upstream>(
     spec: &'static TableSpec,
     statements: &Statements,
     parent_cache: &mut HashMap<(usize, String), Option<i64>>,
+    protected: &std::collections::HashSet<i64>,
     record: &R,
     outcome: &mut RowOutcome,
 ) -> std::result::Result<Action, RowError> {
@@ -475,6 +524,23 @@ async fn upsert_one<R: Upstream>(
                 Err(e) => Err(classify(e)),
             }
         }
+        Some(id) if protected.contains(&id) => {
+            outcome.id = Some(id);
+            let mut query = sqlx::query(&statements.differs).bind(id);
+            for value in values.iter().chain(&parent_values) {
+                query = bind(query, value);
+            }
+            let differs = query
+                .fetch_optional(&mut *conn)
+                .await
+                .context("comparing a protected row")?
+                .is_some();
+            if !differs {
+                return Ok(Action::Unchanged);
+            }
+            record_conflict(conn, spec, statements, id, external_id, &values).await?;
+            Ok(Action::Conflict)
+        }
         Some(id) => {
             outcome.id = Some(id);
             let mut query = sqlx::query(&statements.update).bind(id);
@@ -488,6 +554,67 @@ async fn upsert_one<R: Upstream>(
             }
         }
     }
+}
+
+/// Records that upstream changed a row whose local edit is waiting to be pushed: both
+/// versions, field by field, unless the same divergence is already open.
+async fn record_conflict(
+    conn: &mut SqliteConnection,
+    spec: &TableSpec,
+    statements: &Statements,
+    id: i64,
+    external_id: &str,
+    values: &[Value<'_>],
+) -> Result<()> {
+    let local_text: String = sqlx::query_scalar(&statements.local_json)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("reading a protected row")?;
+    let local: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&local_text).unwrap_or_default();
+    let mut remote = serde_json::Map::new();
+    for (column, value) in spec.columns.iter().zip(values) {
+        let json = match value {
+            Value::Null => serde_json::Value::Null,
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Text(t) => serde_json::Value::from(t.as_ref()),
+        };
+        remote.insert(column.name.to_owned(), json);
+    }
+    let fields: Vec<&String> = remote
+        .keys()
+        .filter(|k| local.get(*k) != remote.get(*k))
+        .collect();
+    let remote_text = serde_json::Value::Object(remote.clone()).to_string();
+    let already: Option<i64> = sqlx::query_scalar(
+        "SELECT Id FROM Conflicts WHERE Entity = ?1 AND LocalId = ?2 AND RemoteVersion = ?3 AND ResolvedAt IS NULL",
+    )
+    .bind(spec.table)
+    .bind(id)
+    .bind(&remote_text)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("looking for an open conflict")?;
+    if already.is_none() {
+        sqlx::query(
+            "INSERT INTO Conflicts (Entity, LocalId, ExternalId, OutboxId, LocalVersion, RemoteVersion, Fields, DetectedAt)
+             VALUES (?1, ?2, ?3,
+                     (SELECT MAX(Id) FROM Outbox WHERE Entity = ?1 AND LocalId = ?2 AND State IN ('pending', 'in_flight')),
+                     ?4, ?5, ?6, ?7)",
+        )
+        .bind(spec.table)
+        .bind(id)
+        .bind(external_id)
+        .bind(&local_text)
+        .bind(&remote_text)
+        .bind(serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into()))
+        .bind(crate::time::now_text())
+        .execute(&mut *conn)
+        .await
+        .context("recording a conflict")?;
+    }
+    Ok(())
 }
 
 /// A constraint violation is the row's fault: reject it. Anything else is the database's.

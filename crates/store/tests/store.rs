@@ -577,7 +577,8 @@ async fn children_of_unknown_parents_are_rejected_with_a_reason() {
             inserted: 1,
             updated: 0,
             unchanged: 0,
-            rejected: 3
+            rejected: 3,
+            conflicts: 0,
         }
     );
     assert_eq!(report.rejected().count(), 3);
@@ -828,6 +829,7 @@ async fn the_run_log_records_counts_and_caps_errors() {
             updated: 5,
             unchanged: 4,
             rejected: 1,
+            conflicts: 0,
         },
     };
     sync_log::add_stream_counts(&mut tx, run, "pianos", page)
@@ -905,4 +907,168 @@ async fn readers_see_the_last_commit_while_a_write_is_open() {
     );
     let backlog = reads::backlog(store.reader()).await.unwrap();
     assert_eq!(backlog, reads::Backlog::default());
+}
+
+#[tokio::test]
+async fn a_row_with_a_pending_local_edit_is_kept_and_the_divergence_recorded_once() {
+    let (_dir, store) = fresh().await;
+    let c = client("cli_AAAAAAAAAAAAAAAA", "Salle Bourgie");
+    upsert_all(&store, &[c.clone()]).await;
+    let id = reads::client_by_external_id(store.reader(), &c.external_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // A local edit, with its outbox entry, in one transaction.
+    let mut tx = store.begin_write().await.unwrap();
+    sqlx::query("UPDATE Clients SET Phone = '514-555-0000' WHERE Id = ?1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO Outbox (Operation, Entity, LocalId, Payload, IdempotencyKey, CreatedAt, UpdatedAt)
+         VALUES ('update', 'Clients', ?1, '{}', 'k1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // The same upstream version: nothing to say.
+    assert_eq!(
+        actions(&upsert_all(&store, &[c.clone()]).await),
+        [Action::Conflict],
+        "local phone differs from upstream"
+    );
+    let mut upstream = c.clone();
+    upstream.company_name = "Salle Bourgie (MBAM)".into();
+    for _ in 0..2 {
+        let report = upsert_all(&store, &[upstream.clone()]).await;
+        assert_eq!(actions(&report), [Action::Conflict]);
+        assert_eq!(report.counts().conflicts, 1);
+    }
+    let row = reads::client_by_external_id(store.reader(), &c.external_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.company_name.as_str(), row.phone.as_deref()),
+        ("Salle Bourgie", Some("514-555-0000")),
+        "local edit kept"
+    );
+    let conflicts: Vec<(String, String)> =
+        sqlx::query_as("SELECT Fields, RemoteVersion FROM Conflicts ORDER BY Id")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        conflicts.len(),
+        2,
+        "one per distinct upstream version, not one per pull"
+    );
+    assert!(
+        conflicts[1].0.contains("CompanyName") && conflicts[1].0.contains("Phone"),
+        "{:?}",
+        conflicts[1]
+    );
+    assert!(conflicts[1].1.contains("Salle Bourgie (MBAM)"));
+
+    // Once pushed, pulls apply again.
+    let mut tx = store.begin_write().await.unwrap();
+    sqlx::query("UPDATE Outbox SET State = 'done'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        actions(&upsert_all(&store, &[upstream]).await),
+        [Action::Updated]
+    );
+}
+
+#[tokio::test]
+async fn a_complete_scan_tombstones_what_it_did_not_see_and_holds_mass_deletions() {
+    use store::reconcile::{self, MassChange};
+    let (_dir, store) = fresh().await;
+    let clients: Vec<ClientRecord> = (0..20)
+        .map(|n| client(&format!("cli_{n:016}"), &format!("Client {n}")))
+        .collect();
+    upsert_all(&store, &clients).await;
+    let mut tx = store.begin_write().await.unwrap();
+    let run = sync_log::begin_run(&mut tx, Trigger::Schedule, Mode::Reconcile)
+        .await
+        .unwrap();
+    // The scan sees 17 of 20: 3 were deleted upstream.
+    reconcile::record_seen(
+        &mut tx,
+        "clients",
+        clients[..17].iter().map(|c| c.external_id.as_str()),
+    )
+    .await
+    .unwrap();
+    let unseen = reconcile::unseen(&mut tx, "clients", &CLIENTS)
+        .await
+        .unwrap();
+    assert_eq!(unseen.ids.len(), 3);
+    assert_eq!(
+        reconcile::hold_or_apply(&mut tx, "clients", &unseen, 10, run)
+            .await
+            .unwrap(),
+        MassChange::Apply
+    );
+    assert_eq!(
+        reconcile::tombstone_unseen(&mut tx, "clients", &CLIENTS)
+            .await
+            .unwrap(),
+        3
+    );
+    // A second sweep finds nothing new.
+    assert!(
+        reconcile::unseen(&mut tx, "clients", &CLIENTS)
+            .await
+            .unwrap()
+            .ids
+            .is_empty()
+    );
+
+    // Next scan sees only 2: 15 deletions at once is held, not applied...
+    reconcile::clear_seen(&mut tx, "clients").await.unwrap();
+    reconcile::record_seen(
+        &mut tx,
+        "clients",
+        clients[..2].iter().map(|c| c.external_id.as_str()),
+    )
+    .await
+    .unwrap();
+    let unseen = reconcile::unseen(&mut tx, "clients", &CLIENTS)
+        .await
+        .unwrap();
+    assert_eq!(
+        reconcile::hold_or_apply(&mut tx, "clients", &unseen, 10, run)
+            .await
+            .unwrap(),
+        MassChange::Held { count: 15 }
+    );
+    // ... until a later run sees the very same set.
+    assert_eq!(
+        reconcile::hold_or_apply(&mut tx, "clients", &unseen, 10, run)
+            .await
+            .unwrap(),
+        MassChange::Apply
+    );
+    assert_eq!(
+        reconcile::tombstone_unseen(&mut tx, "clients", &CLIENTS)
+            .await
+            .unwrap(),
+        15
+    );
+    tx.commit().await.unwrap();
+    let counts = reads::table_counts(store.reader()).await.unwrap();
+    assert_eq!(
+        (counts[1].rows, counts[1].deleted),
+        (20, 18),
+        "tombstoned, never deleted"
+    );
 }
