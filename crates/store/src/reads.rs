@@ -176,3 +176,18 @@ pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
         open_alerts,
     })
 }
+
+/// Whether `table` holds any row that came from upstream.
+pub async fn has_upstream_rows(
+    pool: &SqlitePool,
+    table: &crate::upsert::TableSpec,
+) -> Result<bool> {
+    // The table name comes from a static spec, never from input.
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE ExternalId IS NOT NULL)",
+        table.table
+    ))
+    .fetch_one(pool)
+    .await
+    .context("checking for mirrored rows")
+}

@@ -1,0 +1,900 @@
+//! The pull sync: runs passes over streams and records them.
+//!
+//! A pass reads one stream page by page. Each page is applied in one write transaction
+//! together with the stream's cursor (and, for a complete scan, the ids it saw), so a crash
+//! at any instant leaves a consistent database and the next run of the same mode resumes
+//! after the last committed page: no duplicate, no gap.
+//!
+//! Modes:
+//! * **full** and **reconcile** read everything (a complete scan) and then tombstone what they
+//!   did not see; more deletions than `sync.mass_change_threshold` are held until a later
+//!   run sees the same set. A first full sync into an empty table skips the seen-id
+//!   bookkeeping: there is nothing it could sweep.
+//! * **incremental** reads what can have changed, within what the API allows: new clients and
+//!   pianos (`CREATED_AT_DESC`, stopping at the previous pass's high-water mark), the event
+//!   window around today, timeline entries since the look-back, recent invoices, and the
+//!   small reference lists. It never sweeps: a missing record may simply be outside the window.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use api_client::documents::{self, Operation};
+use api_client::model::{self, Page};
+use api_client::{ApiError, GazelleClient};
+use futures_util::StreamExt;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use store::reconcile::{self, MassChange, Unseen};
+use store::records::*;
+use store::sync_log::{self, Mode, RunStatus, StreamCounts, Trigger};
+use store::upsert::{Action, BatchReport, TableSpec, Upstream};
+use store::{Counts, Store, StoreError, WriteTx, upsert};
+
+use crate::map;
+
+/// A stream of the pull, in foreign-key order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Users,
+    Catalogue,
+    Clients,
+    Pianos,
+    Events,
+    Timeline,
+    Invoices,
+}
+
+impl Stream {
+    /// Every stream, parents first.
+    pub const ALL: [Stream; 7] = [
+        Stream::Users,
+        Stream::Catalogue,
+        Stream::Clients,
+        Stream::Pianos,
+        Stream::Events,
+        Stream::Timeline,
+        Stream::Invoices,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Users => "users",
+            Stream::Catalogue => "catalogue",
+            Stream::Clients => "clients",
+            Stream::Pianos => "pianos",
+            Stream::Events => "events",
+            Stream::Timeline => "timeline",
+            Stream::Invoices => "invoices",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Stream> {
+        Stream::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The tables a complete scan of this stream sweeps, with the name their ids are
+    /// recorded under.
+    fn swept(self) -> &'static [(&'static TableSpec, &'static str)] {
+        match self {
+            Stream::Users => &SWEPT_USERS,
+            Stream::Catalogue => &SWEPT_CATALOGUE,
+            Stream::Clients => &SWEPT_CLIENTS,
+            Stream::Pianos => &SWEPT_PIANOS,
+            Stream::Events => &SWEPT_EVENTS,
+            Stream::Timeline => &SWEPT_TIMELINE,
+            Stream::Invoices => &SWEPT_INVOICES,
+        }
+    }
+}
+
+type Swept = (&'static TableSpec, &'static str);
+static SWEPT_USERS: [Swept; 1] = [(&USERS, "users")];
+static SWEPT_CATALOGUE: [Swept; 1] = [(&PRODUCTS, "catalogue")];
+static SWEPT_CLIENTS: [Swept; 2] = [(&CLIENTS, "clients"), (&CONTACTS, "contacts")];
+static SWEPT_PIANOS: [Swept; 1] = [(&PIANOS, "pianos")];
+static SWEPT_EVENTS: [Swept; 2] = [(&APPOINTMENTS, "events"), (&OTHER_EVENTS, "events")];
+static SWEPT_TIMELINE: [Swept; 1] = [(&TIMELINE_ENTRIES, "timeline")];
+static SWEPT_INVOICES: [Swept; 2] = [(&INVOICES, "invoices"), (&INVOICE_ITEMS, "invoice_items")];
+
+/// The settings of the pull (from `[sync]` and `[business]`).
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub event_window_days_back: i64,
+    pub event_window_days_ahead: i64,
+    pub timeline_lookback_days: i64,
+    pub mass_change_threshold: usize,
+    pub timezone: TimeZone,
+}
+
+impl SyncSettings {
+    pub fn from_config(config: &config::Config) -> SyncSettings {
+        SyncSettings {
+            event_window_days_back: i64::from(config.sync.event_window_days_back),
+            event_window_days_ahead: i64::from(config.sync.event_window_days_ahead),
+            timeline_lookback_days: i64::from(config.sync.timeline_lookback_days),
+            mass_change_threshold: config.sync.mass_change_threshold as usize,
+            timezone: config.business.timezone.time_zone(),
+        }
+    }
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings::from_config(&config::Config::default())
+    }
+}
+
+/// What a run reports as it goes (streamed to `gazellectl force-sync --wait`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    RunStarted {
+        run_id: i64,
+        mode: &'static str,
+    },
+    Page {
+        stream: &'static str,
+        fetched: u64,
+        counts: Counts,
+    },
+    StreamFinished {
+        stream: &'static str,
+        counts: StreamCounts,
+        error: Option<String>,
+    },
+    RunFinished {
+        run_id: i64,
+        status: &'static str,
+    },
+}
+
+/// The outcome of one stream in a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamReport {
+    pub stream: Stream,
+    pub counts: StreamCounts,
+    pub error: Option<String>,
+    /// Deletions held back for confirmation.
+    pub held_deletions: Option<usize>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub mode: &'static str,
+    pub status: &'static str,
+    pub streams: Vec<StreamReport>,
+    pub errors: Vec<String>,
+    pub duration_ms: u64,
+}
+
+impl RunReport {
+    /// Counts of every stream added up.
+    pub fn totals(&self) -> StreamCounts {
+        let mut total = StreamCounts::default();
+        for s in &self.streams {
+            total.fetched += s.counts.fetched;
+            total.deleted += s.counts.deleted;
+            total.rows.add(s.counts.rows);
+        }
+        total
+    }
+}
+
+/// Pulls Gazelle into the store.
+pub struct SyncEngine {
+    store: Store,
+    client: Arc<GazelleClient>,
+    settings: SyncSettings,
+}
+
+/// Why a pass stopped early.
+enum PassError {
+    /// Gazelle failed; the run may go on with other streams (unless authorization is lost).
+    Api(ApiError),
+    /// The database failed: the run stops.
+    Store(StoreError),
+}
+
+impl From<StoreError> for PassError {
+    fn from(e: StoreError) -> Self {
+        PassError::Store(e)
+    }
+}
+
+impl From<ApiError> for PassError {
+    fn from(e: ApiError) -> Self {
+        PassError::Api(e)
+    }
+}
+
+/// What a pass of one stream does, decided at its start (or read back when resuming).
+struct Plan {
+    stream: Stream,
+    mode: Mode,
+    run_id: i64,
+    /// Resume after this cursor.
+    cursor: Option<String>,
+    /// Record seen ids and sweep at the end.
+    sweep: bool,
+    /// Incremental passes sorted newest first stop below this createdAt.
+    stop_below: Option<Timestamp>,
+    /// The high-water mark when the pass started; it only moves forward.
+    high_water: Option<Timestamp>,
+    variables: Map<String, Value>,
+}
+
+/// `SyncState.WindowStart` of a complete scan: whether it sweeps. Kept with the cursor so a
+/// resumed scan makes the same choice it made when it started.
+const SWEEP: &str = "sweep";
+const NO_SWEEP: &str = "no-sweep";
+
+impl SyncEngine {
+    pub fn new(store: Store, client: Arc<GazelleClient>, settings: SyncSettings) -> SyncEngine {
+        SyncEngine {
+            store,
+            client,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn client(&self) -> &GazelleClient {
+        &self.client
+    }
+
+    /// Runs `mode` over `streams` (in foreign-key order whatever the order given).
+    pub async fn run(
+        &self,
+        trigger: Trigger,
+        mode: Mode,
+        streams: &[Stream],
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<RunReport, StoreError> {
+        let started = Instant::now();
+        let run_id = {
+            let mut tx = self.store.begin_write().await?;
+            let id = sync_log::begin_run(&mut tx, trigger, mode).await?;
+            commit(tx).await?;
+            id
+        };
+        progress(&Progress::RunStarted {
+            run_id,
+            mode: mode.as_str(),
+        });
+        tracing::info!(
+            run_id,
+            mode = mode.as_str(),
+            trigger = trigger.as_str(),
+            "sync run started"
+        );
+
+        let mut reports = Vec::new();
+        let mut errors = Vec::new();
+        for stream in Stream::ALL.into_iter().filter(|s| streams.contains(s)) {
+            let plan = self.plan(stream, mode, run_id).await?;
+            let mut counts = StreamCounts::default();
+            let mut held = None;
+            let outcome = match stream {
+                Stream::Users | Stream::Catalogue => {
+                    self.list_pass(&plan, &mut counts, &mut errors, progress)
+                        .await
+                }
+                _ => {
+                    self.paged_pass(&plan, &mut counts, &mut errors, progress)
+                        .await
+                }
+            };
+            let outcome = match outcome {
+                Ok(()) => self.finish_pass(&plan, &mut counts, &mut held).await,
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(()) => None,
+                Err(PassError::Store(e)) => {
+                    tracing::error!(stream = stream.name(), error = %e, "database failure: run stopped");
+                    self.close_run(run_id, RunStatus::Failed, &[e.to_string()])
+                        .await?;
+                    return Err(e);
+                }
+                Err(PassError::Api(e)) => {
+                    let mut tx = self.store.begin_write().await?;
+                    sync_log::finish_stream(&mut tx, stream.name(), Some(&e.to_string())).await?;
+                    commit(tx).await?;
+                    tracing::warn!(stream = stream.name(), error = %e, "stream failed; it resumes from its cursor next time");
+                    errors.push(format!("{}: {e}", stream.name()));
+                    Some(e)
+                }
+            };
+            progress(&Progress::StreamFinished {
+                stream: stream.name(),
+                counts,
+                error: error.as_ref().map(ToString::to_string),
+            });
+            let stop = matches!(
+                error,
+                Some(ApiError::NeedsReauthorization { .. } | ApiError::Auth { .. })
+            );
+            reports.push(StreamReport {
+                stream,
+                counts,
+                error: error.map(|e| e.to_string()),
+                held_deletions: held,
+            });
+            if stop {
+                // Every other stream would fail the same way: stop asking.
+                break;
+            }
+        }
+
+        let failed = reports.iter().filter(|r| r.error.is_some()).count();
+        let status = if failed == 0 && reports.len() == streams.len().min(Stream::ALL.len()) {
+            RunStatus::Succeeded
+        } else if failed == reports.len() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Partial
+        };
+        self.close_run(run_id, status, &errors).await?;
+        progress(&Progress::RunFinished {
+            run_id,
+            status: status.as_str(),
+        });
+        let report = RunReport {
+            run_id,
+            mode: mode.as_str(),
+            status: status.as_str(),
+            streams: reports,
+            errors,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let totals = report.totals();
+        tracing::info!(
+            run_id,
+            status = report.status,
+            fetched = totals.fetched,
+            inserted = totals.rows.inserted,
+            updated = totals.rows.updated,
+            unchanged = totals.rows.unchanged,
+            deleted = totals.deleted,
+            rejected = totals.rows.rejected,
+            duration_ms = report.duration_ms,
+            "sync run finished"
+        );
+        Ok(report)
+    }
+
+    async fn close_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        errors: &[String],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin_write().await?;
+        sync_log::finish_run(&mut tx, run_id, status, errors).await?;
+        commit(tx).await
+    }
+
+    /// Decides what a pass reads: a resumed pass takes its cursor and choices back.
+    async fn plan(&self, stream: Stream, mode: Mode, run_id: i64) -> Result<Plan, StoreError> {
+        let state = sync_log::stream_state(self.store.reader(), stream.name()).await?;
+        let resuming = state
+            .as_ref()
+            .filter(|s| s.mode.as_deref() == Some(mode.as_str()) && s.cursor.is_some());
+        let cursor = resuming.and_then(|s| s.cursor.clone());
+        let high_water = state
+            .as_ref()
+            .and_then(|s| s.high_water.as_deref())
+            .and_then(|h| h.parse::<Timestamp>().ok());
+        let complete = mode != Mode::Incremental;
+
+        let sweep = if !complete {
+            false
+        } else if let Some(s) = resuming {
+            s.window_start.as_deref() != Some(NO_SWEEP)
+        } else {
+            // A fresh complete scan: forget the previous scan's ids; sweep only if there is
+            // something to sweep.
+            let (table, _) = stream.swept()[0];
+            let any = store::reads::has_upstream_rows(self.store.reader(), table).await?;
+            let mut tx = self.store.begin_write().await?;
+            for (_, seen_as) in stream.swept() {
+                reconcile::clear_seen(&mut tx, seen_as).await?;
+            }
+            sync_log::save_cursor(&mut tx, stream.name(), mode, None, run_id).await?;
+            sync_log::save_window(&mut tx, stream.name(), if any { SWEEP } else { NO_SWEEP })
+                .await?;
+            commit(tx).await?;
+            any
+        };
+
+        let today = Timestamp::now()
+            .to_zoned(self.settings.timezone.clone())
+            .date();
+        let days = |n: i64| SignedDuration::from_hours(24 * n);
+        let mut variables = Map::new();
+        let mut stop_below = None;
+        if !complete {
+            match stream {
+                Stream::Clients | Stream::Pianos => {
+                    variables.insert("sortBy".into(), json!(["CREATED_AT_DESC"]));
+                    stop_below = high_water;
+                }
+                Stream::Events => {
+                    let from = today
+                        .checked_sub(jiff::Span::new().days(self.settings.event_window_days_back))
+                        .unwrap_or(today);
+                    let to = today
+                        .checked_add(jiff::Span::new().days(self.settings.event_window_days_ahead))
+                        .unwrap_or(today);
+                    variables.insert(
+                        "filters".into(),
+                        json!({"startOn": from.to_string(), "endOn": to.to_string()}),
+                    );
+                }
+                Stream::Timeline => {
+                    // The same lower bound for a resumed pass as when it started.
+                    let since = match resuming.and_then(|s| s.window_start.clone()) {
+                        Some(since) => since,
+                        None => {
+                            let since = store::time::utc_text(
+                                Timestamp::now()
+                                    .saturating_sub(days(self.settings.timeline_lookback_days))
+                                    .unwrap_or(Timestamp::UNIX_EPOCH),
+                            );
+                            let mut tx = self.store.begin_write().await?;
+                            sync_log::save_window(&mut tx, stream.name(), &since).await?;
+                            commit(tx).await?;
+                            since
+                        }
+                    };
+                    variables.insert("occurredAtGet".into(), json!(since));
+                }
+                Stream::Invoices => {
+                    let from = today
+                        .checked_sub(jiff::Span::new().days(self.settings.timeline_lookback_days))
+                        .unwrap_or(today);
+                    variables.insert(
+                        "filters".into(),
+                        json!({"invoiceDateGet": from.to_string()}),
+                    );
+                }
+                Stream::Users | Stream::Catalogue => {}
+            }
+        }
+        if resuming.is_some() {
+            tracing::info!(
+                stream = stream.name(),
+                mode = mode.as_str(),
+                "resuming after the last committed page"
+            );
+        }
+        Ok(Plan {
+            stream,
+            mode,
+            run_id,
+            cursor,
+            sweep,
+            stop_below,
+            high_water,
+            variables,
+        })
+    }
+
+    /// Users and catalogue: one request each, always complete.
+    async fn list_pass(
+        &self,
+        plan: &Plan,
+        counts: &mut StreamCounts,
+        errors: &mut Vec<String>,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<(), PassError> {
+        let mut tx = self.store.begin_write().await?;
+        let page_counts = match plan.stream {
+            Stream::Users => {
+                let users: Vec<model::User> =
+                    self.client.list(documents::USERS, "allUsers").await?;
+                counts.fetched += users.len() as u64;
+                let records: Vec<UserRecord> = users.iter().map(map::user).collect();
+                let report = upsert(&mut tx, &records).await?;
+                reconcile::record_seen(
+                    &mut tx,
+                    "users",
+                    records.iter().map(|r| r.external_id.as_str()),
+                )
+                .await?;
+                note_rejections("users", &report, errors);
+                report.counts()
+            }
+            _ => {
+                let items: Vec<model::CatalogueItem> = self
+                    .client
+                    .list(documents::CATALOGUE, "allMasterServiceItems")
+                    .await?;
+                counts.fetched += items.len() as u64;
+                let records: Vec<ProductRecord> = items.iter().map(map::product).collect();
+                let report = upsert(&mut tx, &records).await?;
+                reconcile::record_seen(
+                    &mut tx,
+                    "catalogue",
+                    records.iter().map(|r| r.external_id.as_str()),
+                )
+                .await?;
+                note_rejections("catalogue", &report, errors);
+                report.counts()
+            }
+        };
+        counts.rows.add(page_counts);
+        let page = StreamCounts {
+            fetched: counts.fetched,
+            deleted: 0,
+            rows: page_counts,
+        };
+        sync_log::add_stream_counts(&mut tx, plan.run_id, plan.stream.name(), page).await?;
+        commit(tx).await?;
+        progress(&Progress::Page {
+            stream: plan.stream.name(),
+            fetched: counts.fetched,
+            counts: page_counts,
+        });
+        Ok(())
+    }
+
+    /// A connection, page by page, each page committed with its cursor.
+    async fn paged_pass(
+        &self,
+        plan: &Plan,
+        counts: &mut StreamCounts,
+        errors: &mut Vec<String>,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<(), PassError> {
+        match plan.stream {
+            Stream::Clients => {
+                self.pages::<model::Client>(
+                    plan,
+                    documents::CLIENTS,
+                    "allClients",
+                    counts,
+                    errors,
+                    progress,
+                )
+                .await
+            }
+            Stream::Pianos => {
+                self.pages::<model::Piano>(
+                    plan,
+                    documents::PIANOS,
+                    "allPianos",
+                    counts,
+                    errors,
+                    progress,
+                )
+                .await
+            }
+            Stream::Events => {
+                self.pages::<model::Event>(
+                    plan,
+                    documents::EVENTS,
+                    "allEventsBatched",
+                    counts,
+                    errors,
+                    progress,
+                )
+                .await
+            }
+            Stream::Timeline => {
+                self.pages::<model::TimelineEntry>(
+                    plan,
+                    documents::TIMELINE,
+                    "allTimelineEntries",
+                    counts,
+                    errors,
+                    progress,
+                )
+                .await
+            }
+            Stream::Invoices => {
+                self.pages::<model::Invoice>(
+                    plan,
+                    documents::INVOICES,
+                    "allInvoices",
+                    counts,
+                    errors,
+                    progress,
+                )
+                .await
+            }
+            Stream::Users | Stream::Catalogue => Ok(()),
+        }
+    }
+
+    async fn pages<T: DeserializeOwned + Node>(
+        &self,
+        plan: &Plan,
+        operation: Operation,
+        root: &'static str,
+        counts: &mut StreamCounts,
+        errors: &mut Vec<String>,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<(), PassError> {
+        let mut pages = Box::pin(self.client.pages::<T>(
+            operation,
+            root,
+            plan.variables.clone(),
+            plan.cursor.clone(),
+        ));
+        let mut newest: Option<Timestamp> = None;
+        while let Some(page) = pages.next().await {
+            let page: Page<T> = page?;
+            counts.fetched += page.nodes.len() as u64;
+            newest = newest.max(page.nodes.iter().filter_map(Node::created_at).max());
+            let reached_known = plan.stop_below.is_some_and(|mark| {
+                page.nodes
+                    .iter()
+                    .filter_map(Node::created_at)
+                    .any(|c| c < mark)
+            });
+
+            let mut tx = self.store.begin_write().await?;
+            let page_counts =
+                T::apply(&mut tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
+            counts.rows.add(page_counts);
+            let cursor = if page.page_info.has_next_page && !reached_known {
+                page.page_info.end_cursor.as_deref()
+            } else {
+                None
+            };
+            sync_log::add_stream_counts(
+                &mut tx,
+                plan.run_id,
+                plan.stream.name(),
+                StreamCounts {
+                    fetched: page.nodes.len() as u64,
+                    deleted: 0,
+                    rows: page_counts,
+                },
+            )
+            .await?;
+            sync_log::save_cursor(&mut tx, plan.stream.name(), plan.mode, cursor, plan.run_id)
+                .await?;
+            // The high-water mark only moves forward, and only with a committed page.
+            if let Some(newest) = newest
+                && plan.high_water.is_none_or(|old| newest > old)
+            {
+                sync_log::save_high_water(
+                    &mut tx,
+                    plan.stream.name(),
+                    &store::time::utc_text(newest),
+                )
+                .await?;
+            }
+            commit(tx).await?;
+            progress(&Progress::Page {
+                stream: plan.stream.name(),
+                fetched: counts.fetched,
+                counts: page_counts,
+            });
+            if reached_known {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a pass: sweeps what a complete scan did not see (or holds a mass deletion),
+    /// records success, clears the cursor.
+    async fn finish_pass(
+        &self,
+        plan: &Plan,
+        counts: &mut StreamCounts,
+        held: &mut Option<usize>,
+    ) -> Result<(), PassError> {
+        let mut tx = self.store.begin_write().await?;
+        if plan.sweep {
+            let mut all = Vec::new();
+            for (table, seen_as) in plan.stream.swept() {
+                all.extend(reconcile::unseen(&mut tx, seen_as, table).await?.ids);
+            }
+            all.sort();
+            let unseen = Unseen { ids: all };
+            match reconcile::hold_or_apply(
+                &mut tx,
+                plan.stream.name(),
+                &unseen,
+                self.settings.mass_change_threshold,
+                plan.run_id,
+            )
+            .await?
+            {
+                MassChange::Apply => {
+                    for (table, seen_as) in plan.stream.swept() {
+                        counts.deleted +=
+                            reconcile::tombstone_unseen(&mut tx, seen_as, table).await?;
+                    }
+                }
+                MassChange::Held { count } => {
+                    tracing::warn!(
+                        stream = plan.stream.name(),
+                        count,
+                        "mass deletion held: it is applied only if the next complete scan confirms it"
+                    );
+                    *held = Some(count);
+                }
+            }
+            sync_log::add_stream_counts(
+                &mut tx,
+                plan.run_id,
+                plan.stream.name(),
+                StreamCounts {
+                    fetched: 0,
+                    deleted: counts.deleted,
+                    rows: Counts::default(),
+                },
+            )
+            .await?;
+            for (_, seen_as) in plan.stream.swept() {
+                reconcile::clear_seen(&mut tx, seen_as).await?;
+            }
+        }
+        sync_log::finish_stream(&mut tx, plan.stream.name(), None).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}
+
+async fn commit(tx: WriteTx) -> Result<(), StoreError> {
+    tx.commit().await.map_err(|source| StoreError::Sql {
+        context: "committing a page",
+        source,
+    })
+}
+
+fn note_rejections(stream: &str, report: &BatchReport, errors: &mut Vec<String>) {
+    for outcome in &report.outcomes {
+        if let Action::Rejected(reason) = &outcome.action {
+            tracing::warn!(stream, id = %outcome.external_id, reason = %reason, "record not stored");
+            errors.push(format!(
+                "{stream}: {} not stored: {reason}",
+                outcome.external_id
+            ));
+        }
+        for warning in &outcome.warnings {
+            tracing::debug!(stream, id = %outcome.external_id, warning = %warning);
+        }
+    }
+}
+
+/// A node of a paged stream: how it is stored.
+pub(crate) trait Node: Sized {
+    fn created_at(&self) -> Option<Timestamp>;
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        settings: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError>;
+}
+
+/// Upserts one table's records, records their ids as seen when sweeping, notes rejections.
+async fn store_batch<R: Upstream>(
+    tx: &mut WriteTx,
+    records: &[R],
+    seen_as: &str,
+    sweep: bool,
+    errors: &mut Vec<String>,
+) -> Result<Counts, StoreError> {
+    let report = upsert(tx, records).await?;
+    if sweep {
+        reconcile::record_seen(tx, seen_as, records.iter().map(|r| r.external_id())).await?;
+    }
+    note_rejections(seen_as, &report, errors);
+    Ok(report.counts())
+}
+
+impl Node for model::Client {
+    fn created_at(&self) -> Option<Timestamp> {
+        self.created_at
+    }
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        _: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let (clients, contacts): (Vec<ClientRecord>, Vec<Option<ContactRecord>>) =
+            nodes.iter().map(map::client).unzip();
+        let contacts: Vec<ContactRecord> = contacts.into_iter().flatten().collect();
+        let mut counts = store_batch(tx, &clients, "clients", sweep, errors).await?;
+        counts.add(store_batch(tx, &contacts, "contacts", sweep, errors).await?);
+        Ok(counts)
+    }
+}
+
+impl Node for model::Piano {
+    fn created_at(&self) -> Option<Timestamp> {
+        self.created_at
+    }
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        _: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let records: Vec<PianoRecord> = nodes.iter().map(map::piano).collect();
+        store_batch(tx, &records, "pianos", sweep, errors).await
+    }
+}
+
+impl Node for model::Event {
+    fn created_at(&self) -> Option<Timestamp> {
+        self.created_at
+    }
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        _: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let mut appointments = Vec::new();
+        let mut others = Vec::new();
+        for node in nodes {
+            match map::event(node) {
+                map::EventRecord::Appointment(a) => appointments.push(a),
+                map::EventRecord::Other(o) => others.push(o),
+            }
+        }
+        let mut counts = store_batch(tx, &appointments, "events", sweep, errors).await?;
+        counts.add(store_batch(tx, &others, "events", sweep, errors).await?);
+        Ok(counts)
+    }
+}
+
+impl Node for model::TimelineEntry {
+    fn created_at(&self) -> Option<Timestamp> {
+        self.occurred_at
+    }
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        _: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let records: Vec<TimelineEntryRecord> = nodes.iter().map(map::timeline_entry).collect();
+        store_batch(tx, &records, "timeline", sweep, errors).await
+    }
+}
+
+impl Node for model::Invoice {
+    fn created_at(&self) -> Option<Timestamp> {
+        self.created_at
+    }
+    async fn apply(
+        tx: &mut WriteTx,
+        nodes: &[Self],
+        settings: &SyncSettings,
+        sweep: bool,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let (invoices, items): (Vec<InvoiceRecord>, Vec<Vec<InvoiceItemRecord>>) = nodes
+            .iter()
+            .map(|i| map::invoice(i, &settings.timezone))
+            .unzip();
+        let items: Vec<InvoiceItemRecord> = items.into_iter().flatten().collect();
+        let mut counts = store_batch(tx, &invoices, "invoices", sweep, errors).await?;
+        counts.add(store_batch(tx, &items, "invoice_items", sweep, errors).await?);
+        Ok(counts)
+    }
+}

@@ -1,0 +1,9 @@
+//! The pull half of the sync: makes the SQLite database a faithful, always-fresh mirror of
+//! the shop's Gazelle account. See [`engine`] for the modes and guarantees, [`map`] for how
+//! Gazelle's records become rows.
+
+pub mod engine;
+pub mod map;
+
+pub use engine::{Progress, RunReport, Stream, StreamReport, SyncEngine, SyncSettings};
+pub use store::sync_log::{Mode, Trigger};
