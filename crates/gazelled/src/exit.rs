@@ -20,6 +20,10 @@ pub enum Failure {
     },
     #[error("runtime error: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Api(api_client::ApiError),
+    #[error("the sync run {0}")]
+    SyncFailed(&'static str),
 }
 
 impl Failure {
@@ -29,6 +33,8 @@ impl Failure {
             Failure::AlreadyRunning(_) => 75,                   // EX_TEMPFAIL
             Failure::Telemetry(_) | Failure::Lock { .. } => 73, // EX_CANTCREAT
             Failure::Store(_) | Failure::Runtime(_) => 70,      // EX_SOFTWARE
+            Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
+            Failure::SyncFailed(_) => 1,
         })
     }
 }

@@ -8,6 +8,7 @@
 mod exit;
 mod lock;
 mod shutdown;
+mod sync_once;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ struct Args {
     /// Also log to stderr (for running by hand; launchd captures stderr separately).
     #[arg(long)]
     foreground: bool,
+
+    /// Run one pull (full, incremental or reconcile), print its report as JSON, and exit
+    /// (0 if it succeeded). For debugging a setup; a crash or kill resumes next time.
+    #[arg(long, value_name = "MODE", value_parser = ["full", "incremental", "reconcile"])]
+    sync_once: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +78,9 @@ fn run(args: Args) -> Result<(), Failure> {
                 source: e,
             })
         })?;
+        if let Some(mode) = &args.sync_once {
+            return sync_once::run(&config, store, mode).await;
+        }
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             database = %database.display(),
