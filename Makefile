@@ -25,6 +25,12 @@ lint:
 demo: build
 	./scripts/demo.sh
 
+## Benchmarks (release builds): the pull sync against its fetch-only floor, on the simulator's
+## small and large data sets. Prints times, their ratio, rows/s, peak memory, request counts.
+bench:
+	$(CARGO) build --release -p gazelle-sim
+	$(CARGO) bench -p sync-engine --bench pull
+
 fmt:
 	$(CARGO) fmt --all
 

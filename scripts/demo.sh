@@ -1,30 +1,59 @@
 #!/usr/bin/env bash
-# `make demo`: runs gazelled in a throw-away directory and shows it working, then stops it.
-# Everything lives under one temporary directory, removed at the end; nothing touches the
-# user's real data, configuration or LaunchAgent.
+# `make demo`: the Gazelle simulator with the `small` data set (one shop), a full pull into
+# a fresh database, the daemon started and stopped. Everything lives under one temporary
+# directory, removed at the end; nothing touches the user's real data, configuration or
+# LaunchAgent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/debug
 demo_dir=$(mktemp -d "${TMPDIR:-/tmp}/gazelle-demo.XXXXXX")
+sim_pid=""
 daemon_pid=""
 
 cleanup() {
-  if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then
-    kill -TERM "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-  fi
+  for pid in "$daemon_pid" "$sim_pid"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$demo_dir"
 }
 trap cleanup EXIT
+
+echo "==> Starting the Gazelle simulator (data set: small, one shop)"
+"$bin/gazelle-sim" --dataset small --port 0 >"$demo_dir/sim.json" 2>"$demo_dir/sim.log" &
+sim_pid=$!
+for _ in $(seq 1 200); do [[ -s "$demo_dir/sim.json" ]] && break; sleep 0.05; done
+sim_info=$(cat "$demo_dir/sim.json")
+field() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/" <<<"$sim_info"; }
+echo "    listening on $(field listening)"
 
 cat >"$demo_dir/gazelled.toml" <<TOML
 [paths]
 data_dir = "$demo_dir/data"
 log_dir = "$demo_dir/logs"
+
+[api]
+base_url = "$(field listening)"
+auth = "api-key"
+api_key = "$(field api_key)"
+page_size = 200
+requests_per_second = 1000
 TOML
 export GAZELLE_CONFIG="$demo_dir/gazelled.toml"
 
-echo "==> Starting gazelled in $demo_dir"
+echo
+echo "==> gazelled --sync-once full   (pulls every stream into $demo_dir/data)"
+"$bin/gazelled" --sync-once full >"$demo_dir/report.json"
+sed -E 's/\{"stream"/\n  {"stream"/g; s/\],"errors"/]\n  "errors"/' "$demo_dir/report.json"
+echo
+
+echo "==> gazelled --sync-once incremental   (nothing changed upstream)"
+"$bin/gazelled" --sync-once incremental | sed -E 's/.*"status":"([a-z]+)".*"duration_ms":([0-9]+).*/    status: \1, \2 ms/'
+
+echo
+echo "==> Starting gazelled"
 "$bin/gazelled" &
 daemon_pid=$!
 for _ in $(seq 1 200); do
@@ -34,8 +63,8 @@ for _ in $(seq 1 200); do
 done
 
 echo
-echo "==> gazellectl config"
-"$bin/gazellectl" config
+echo "==> gazellectl config (excerpt)"
+"$bin/gazellectl" config | grep -E "api\.|paths\.|key " || true
 
 echo
 echo "==> Database"

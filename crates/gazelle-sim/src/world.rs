@@ -725,39 +725,52 @@ impl World {
             "cli" => {
                 let removed = self.clients.remove(id).is_some();
                 if removed {
-                    let owned = |c: &str| c == id;
-                    let contacts: Vec<String> = self
-                        .contacts
-                        .values()
-                        .filter(|c| owned(&c.client_id))
-                        .map(|c| c.id.clone())
-                        .collect();
                     let pianos: Vec<String> = self
                         .pianos
                         .values()
-                        .filter(|p| owned(&p.client_id))
+                        .filter(|p| p.client_id == id)
                         .map(|p| p.id.clone())
                         .collect();
-                    let entries: Vec<String> = self
-                        .timeline
-                        .values()
-                        .filter(|t| owned(&t.client_id))
-                        .map(|t| t.id.clone())
-                        .collect();
-                    for c in contacts {
-                        self.contacts.remove(&c);
+                    for piano in pianos {
+                        self.delete(&piano);
                     }
-                    for p in pianos {
-                        self.pianos.remove(&p);
-                    }
-                    for t in entries {
-                        self.timeline.remove(&t);
-                    }
+                    remove_where(&mut self.contacts, |c| c.client_id == id);
+                    remove_where(&mut self.timeline, |t| t.client_id == id);
+                    remove_where(&mut self.events, |e| e.client_id.as_deref() == Some(id));
+                    remove_where(&mut self.invoices, |i| i.client_id == id);
                 }
                 removed
             }
             "con" => self.contacts.remove(id).is_some(),
-            "ins" => self.pianos.remove(id).is_some(),
+            "ins" => {
+                // Gazelle keeps its references whole: the piano leaves the events, invoice
+                // lines and timeline entries that mentioned it.
+                let removed = self.pianos.remove(id).is_some();
+                if removed {
+                    unlink(
+                        &mut self.events,
+                        |e| e.piano_ids.iter().any(|p| p == id),
+                        |e| e.piano_ids.retain(|p| p != id),
+                    );
+                    unlink(
+                        &mut self.invoices,
+                        |i| i.items.iter().any(|it| it.piano_id.as_deref() == Some(id)),
+                        |i| {
+                            for it in &mut i.items {
+                                if it.piano_id.as_deref() == Some(id) {
+                                    it.piano_id = None;
+                                }
+                            }
+                        },
+                    );
+                    unlink(
+                        &mut self.timeline,
+                        |t| t.piano_id.as_deref() == Some(id),
+                        |t| t.piano_id = None,
+                    );
+                }
+                removed
+            }
             "evt" => self.events.remove(id).is_some(),
             "tme" => self.timeline.remove(id).is_some(),
             "inv" => self.invoices.remove(id).is_some(),
@@ -769,5 +782,29 @@ impl World {
             self.touch();
         }
         removed
+    }
+}
+
+/// Removes every record of `table` for which `owned` holds.
+fn remove_where<T: Record>(table: &mut Table<T>, owned: impl Fn(&T) -> bool) {
+    let ids: Vec<String> = table
+        .values()
+        .filter(|r| owned(r))
+        .map(|r| r.id().to_owned())
+        .collect();
+    for id in ids {
+        table.remove(&id);
+    }
+}
+
+/// Edits every record of `table` for which `refers` holds.
+fn unlink<T: Record>(table: &mut Table<T>, refers: impl Fn(&T) -> bool, edit: impl Fn(&mut T)) {
+    let ids: Vec<String> = table
+        .values()
+        .filter(|r| refers(r))
+        .map(|r| r.id().to_owned())
+        .collect();
+    for id in ids {
+        table.edit(&id, &edit);
     }
 }

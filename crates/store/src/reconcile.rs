@@ -12,19 +12,28 @@ use crate::error::{Result, SqlContext};
 use crate::time::now_text;
 use crate::upsert::TableSpec;
 
-/// Remembers ids seen by the complete scan of `stream` in progress.
+/// Remembers ids seen by the complete scan of `stream` in progress (a few multi-row
+/// statements per page, not one per id).
 pub async fn record_seen<'a>(
     conn: &mut SqliteConnection,
     stream: &str,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<()> {
-    for id in ids {
-        sqlx::query("INSERT OR IGNORE INTO ReconcileSeen (Stream, ExternalId) VALUES (?1, ?2)")
-            .bind(stream)
-            .bind(id)
+    let ids: Vec<&str> = ids.into_iter().collect();
+    for chunk in ids.chunks(400) {
+        let rows = (0..chunk.len())
+            .map(|i| format!("(?1, ?{})", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT OR IGNORE INTO ReconcileSeen (Stream, ExternalId) VALUES {rows}");
+        let mut query = sqlx::query(&sql).bind(stream);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query
             .execute(&mut *conn)
             .await
-            .context("recording a seen id")?;
+            .context("recording seen ids")?;
     }
     Ok(())
 }

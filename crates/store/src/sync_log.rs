@@ -326,17 +326,7 @@ pub async fn save_high_water(
     stream: &str,
     high_water: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO SyncState (Stream, HighWater, UpdatedAt) VALUES (?1, ?2, ?3)
-         ON CONFLICT (Stream) DO UPDATE SET HighWater = excluded.HighWater, UpdatedAt = excluded.UpdatedAt",
-    )
-    .bind(stream)
-    .bind(high_water)
-    .bind(now_text())
-    .execute(conn)
-    .await
-    .context("saving a high-water mark")?;
-    Ok(())
+    save_state_column(conn, stream, StateColumn::HighWater, high_water).await
 }
 
 /// Saves the window of an incremental pass in progress, so a resumed pass reads the same one.
@@ -345,15 +335,34 @@ pub async fn save_window(
     stream: &str,
     window_start: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO SyncState (Stream, WindowStart, UpdatedAt) VALUES (?1, ?2, ?3)
-         ON CONFLICT (Stream) DO UPDATE SET WindowStart = excluded.WindowStart, UpdatedAt = excluded.UpdatedAt",
-    )
+    save_state_column(conn, stream, StateColumn::WindowStart, window_start).await
+}
+
+enum StateColumn {
+    HighWater,
+    WindowStart,
+}
+
+async fn save_state_column(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    column: StateColumn,
+    value: &str,
+) -> Result<()> {
+    // The column name comes from the enum, never from input.
+    let column = match column {
+        StateColumn::HighWater => "HighWater",
+        StateColumn::WindowStart => "WindowStart",
+    };
+    sqlx::query(&format!(
+        "INSERT INTO SyncState (Stream, {column}, UpdatedAt) VALUES (?1, ?2, ?3)
+         ON CONFLICT (Stream) DO UPDATE SET {column} = excluded.{column}, UpdatedAt = excluded.UpdatedAt"
+    ))
     .bind(stream)
-    .bind(window_start)
+    .bind(value)
     .bind(now_text())
     .execute(conn)
     .await
-    .context("saving a stream window")?;
+    .context("saving a stream's state")?;
     Ok(())
 }

@@ -247,10 +247,35 @@ struct Statements {
     differs: String,
     /// The row's upstream columns as a JSON object, for a conflict's local version.
     local_json: String,
-    parent_lookups: Vec<String>,
+    /// `INSERT INTO T (…)` and the value expressions of one row (parameters from `?1`).
+    insert_head: String,
+    insert_row: Vec<String>,
+    params_per_row: usize,
 }
 
 impl Statements {
+    /// A multi-row INSERT of `rows` rows, returning each row's ExternalId and Id.
+    fn multi_insert(&self, rows: usize) -> String {
+        let mut sql =
+            String::with_capacity(self.insert_head.len() + rows * 16 * self.insert_row.len());
+        sql.push_str(&self.insert_head);
+        sql.push_str(" VALUES ");
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            let offset = row * self.params_per_row;
+            let shifted: Vec<String> = self
+                .insert_row
+                .iter()
+                .map(|expr| shift_params(expr, offset))
+                .collect();
+            let _ = write!(sql, "({})", shifted.join(", "));
+        }
+        sql.push_str(" RETURNING ExternalId, Id");
+        sql
+    }
+
     fn build(spec: &TableSpec) -> Statements {
         let table = spec.table;
         let mut insert_columns = vec!["ExternalId".to_owned()];
@@ -307,7 +332,11 @@ impl Statements {
                 ColumnKind::Hundredths => format!("'{0}', {0}Hundredths", c.name),
             })
             .collect();
+        let params_per_row = param - 1;
         Statements {
+            insert_head: format!("INSERT INTO {table} ({})", insert_columns.join(", ")),
+            insert_row: insert_values.clone(),
+            params_per_row,
             differs: format!(
                 "SELECT 1 FROM {table} WHERE Id = ?1 AND ({})",
                 differences.join(" OR ")
@@ -323,13 +352,27 @@ impl Statements {
                 insert_values.join(", ")
             ),
             update,
-            parent_lookups: spec
-                .parents
-                .iter()
-                .map(|p| format!("SELECT Id FROM {} WHERE ExternalId = ?1", p.table))
-                .collect(),
         }
     }
+}
+
+/// Renumbers the `?N` parameters of an expression by `offset` (`?3 / 100.0` → `?103 / 100.0`).
+fn shift_params(expr: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(expr.len() + 4);
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '?' {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            let n: usize = digits.parse().unwrap_or(0);
+            let _ = write!(out, "{}", n + offset);
+        }
+    }
+    out
 }
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
@@ -380,9 +423,18 @@ pub async fn upsert<R: Upstream>(
     let mut report = BatchReport {
         outcomes: Vec::with_capacity(records.len()),
     };
+    // One statement per table for the whole batch, rather than one per row: sqlx talks to
+    // SQLite through a worker thread, and the round trip is most of a row's cost.
+    prefill_parents(conn, spec, records, &mut parents).await?;
+    let mut existing = existing_ids(conn, spec, records).await?;
+    let mut pending: Vec<PendingInsert<'_>> = Vec::new();
 
     for record in records {
         let external_id = record.external_id();
+        if pending.iter().any(|p| p.external_id == external_id) {
+            // The same id twice in one batch: insert the first before handling the second.
+            flush_inserts(conn, statements, &mut pending, &mut existing, &mut report).await?;
+        }
         let mut outcome = RowOutcome {
             external_id: external_id.to_owned(),
             id: None,
@@ -393,14 +445,23 @@ pub async fn upsert<R: Upstream>(
             conn,
             spec,
             statements,
-            &mut parents,
+            &parents,
+            &existing,
             &protected,
             record,
             &mut outcome,
         )
         .await
         {
-            Ok(action) => outcome.action = action,
+            Ok(Step::Done(action)) => outcome.action = action,
+            Ok(Step::Insert(values)) => {
+                outcome.action = Action::Inserted;
+                pending.push(PendingInsert {
+                    index: report.outcomes.len(),
+                    external_id,
+                    values,
+                });
+            }
             Err(RowError::Rejected(reason)) => {
                 outcome.id = None;
                 outcome.action = Action::Rejected(reason);
@@ -408,8 +469,158 @@ pub async fn upsert<R: Upstream>(
             Err(RowError::Store(e)) => return Err(e),
         }
         report.outcomes.push(outcome);
+        if pending.len() >= INSERT_CHUNK {
+            flush_inserts(conn, statements, &mut pending, &mut existing, &mut report).await?;
+        }
     }
+    flush_inserts(conn, statements, &mut pending, &mut existing, &mut report).await?;
     Ok(report)
+}
+
+/// Rows per multi-row INSERT (well under SQLite's 32,766 parameters for any of our tables).
+const INSERT_CHUNK: usize = 100;
+
+/// A new row waiting for the batch's multi-row INSERT.
+struct PendingInsert<'r> {
+    index: usize,
+    external_id: &'r str,
+    /// The spec's column values, then the parents' local ids.
+    values: Vec<Value<'r>>,
+}
+
+/// What the per-row logic decided.
+enum Step<'r> {
+    Done(Action),
+    Insert(Vec<Value<'r>>),
+}
+
+/// Resolves, in one statement per parent table, every parent the batch refers to.
+async fn prefill_parents<R: Upstream>(
+    conn: &mut SqliteConnection,
+    spec: &TableSpec,
+    records: &[R],
+    cache: &mut HashMap<(usize, String), Option<i64>>,
+) -> Result<()> {
+    for (index, parent) in spec.parents.iter().enumerate() {
+        let mut wanted: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r.parent_ids().get(index).copied().flatten())
+            .filter(|id| !id.is_empty())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(500) {
+            let found = ids_in(conn, parent.table, chunk).await?;
+            for id in chunk {
+                cache.insert((index, (*id).to_owned()), found.get(*id).copied());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The local ids of the batch's rows that already exist.
+async fn existing_ids<R: Upstream>(
+    conn: &mut SqliteConnection,
+    spec: &TableSpec,
+    records: &[R],
+) -> Result<HashMap<String, i64>> {
+    let wanted: Vec<&str> = records.iter().map(Upstream::external_id).collect();
+    let mut found = HashMap::with_capacity(wanted.len());
+    for chunk in wanted.chunks(500) {
+        found.extend(ids_in(conn, spec.table, chunk).await?);
+    }
+    Ok(found)
+}
+
+/// `ExternalId → Id` for the given ids of `table` (a static table name, never input).
+async fn ids_in(
+    conn: &mut SqliteConnection,
+    table: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!("SELECT ExternalId, Id FROM {table} WHERE ExternalId IN ({placeholders})");
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query
+        .fetch_all(conn)
+        .await
+        .context("looking up rows by ExternalId")?
+        .into_iter()
+        .collect())
+}
+
+/// Inserts the pending rows with multi-row statements. If SQLite refuses a chunk (a CHECK,
+/// a duplicate), its rows are inserted one by one so each gets its own outcome.
+async fn flush_inserts(
+    conn: &mut SqliteConnection,
+    statements: &Statements,
+    pending: &mut Vec<PendingInsert<'_>>,
+    existing: &mut HashMap<String, i64>,
+    report: &mut BatchReport,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let rows = std::mem::take(pending);
+    let sql = statements.multi_insert(rows.len());
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    for row in &rows {
+        query = query.bind(row.external_id);
+        for value in &row.values {
+            query = match value {
+                Value::Null => query.bind(None::<i64>),
+                Value::Int(i) => query.bind(*i),
+                Value::Text(s) => query.bind(s.as_ref()),
+            };
+        }
+    }
+    match query.fetch_all(&mut *conn).await {
+        Ok(inserted) => {
+            let ids: HashMap<String, i64> = inserted.into_iter().collect();
+            for row in &rows {
+                let id = ids.get(row.external_id).copied();
+                report.outcomes[row.index].id = id;
+                if let Some(id) = id {
+                    existing.insert(row.external_id.to_owned(), id);
+                }
+            }
+            Ok(())
+        }
+        Err(e) => match classify(e) {
+            RowError::Store(e) => Err(e),
+            RowError::Rejected(_) => {
+                for row in rows {
+                    let mut query = sqlx::query(&statements.insert).bind(row.external_id);
+                    for value in &row.values {
+                        query = bind(query, value);
+                    }
+                    let outcome = &mut report.outcomes[row.index];
+                    match query.fetch_one(&mut *conn).await {
+                        Ok(r) => {
+                            let id: i64 = r.try_get(0).context("reading an inserted Id")?;
+                            outcome.id = Some(id);
+                            existing.insert(row.external_id.to_owned(), id);
+                        }
+                        Err(e) => match classify(e) {
+                            RowError::Rejected(reason) => {
+                                outcome.id = None;
+                                outcome.action = Action::Rejected(reason);
+                            }
+                            RowError::Store(e) => return Err(e),
+                        },
+                    }
+                }
+                Ok(())
+            }
+        },
+    }
 }
 
 enum RowError {
@@ -423,15 +634,17 @@ impl From<StoreError> for RowError {
     }
 }
 
-async fn upsert_one<R: Upstream>(
+#[allow(clippy::too_many_arguments)]
+async fn upsert_one<'r, R: Upstream>(
     conn: &mut SqliteConnection,
     spec: &'static TableSpec,
     statements: &Statements,
-    parent_cache: &mut HashMap<(usize, String), Option<i64>>,
+    parent_cache: &HashMap<(usize, String), Option<i64>>,
+    existing: &HashMap<String, i64>,
     protected: &std::collections::HashSet<i64>,
-    record: &R,
+    record: &'r R,
     outcome: &mut RowOutcome,
-) -> std::result::Result<Action, RowError> {
+) -> std::result::Result<Step<'r>, RowError> {
     let external_id = record.external_id();
     if external_id.trim().is_empty() {
         return Err(RowError::Rejected("empty ExternalId".to_owned()));
@@ -471,19 +684,11 @@ async fn upsert_one<R: Upstream>(
             parent_values.push(Value::Null);
             continue;
         };
-        let key = (index, upstream.to_owned());
-        let local = match parent_cache.get(&key) {
-            Some(local) => *local,
-            None => {
-                let local: Option<i64> = sqlx::query_scalar(&statements.parent_lookups[index])
-                    .bind(upstream)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .context("resolving a parent id")?;
-                parent_cache.insert(key, local);
-                local
-            }
-        };
+        // Prefilled for the whole batch by `prefill_parents`.
+        let local = parent_cache
+            .get(&(index, upstream.to_owned()))
+            .copied()
+            .flatten();
         match local {
             Some(id) => parent_values.push(Value::Int(id)),
             None if parent.required => {
@@ -504,25 +709,11 @@ async fn upsert_one<R: Upstream>(
         }
     }
 
-    let existing: Option<i64> = sqlx::query_scalar(&statements.select_id)
-        .bind(external_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .context("looking up a row by ExternalId")?;
-
-    match existing {
+    match existing.get(external_id).copied() {
         None => {
-            let mut query = sqlx::query(&statements.insert).bind(external_id);
-            for value in values.iter().chain(&parent_values) {
-                query = bind(query, value);
-            }
-            match query.fetch_one(&mut *conn).await {
-                Ok(row) => {
-                    outcome.id = Some(row.try_get(0).context("reading an inserted Id")?);
-                    Ok(Action::Inserted)
-                }
-                Err(e) => Err(classify(e)),
-            }
+            let mut values = values;
+            values.extend(parent_values);
+            Ok(Step::Insert(values))
         }
         Some(id) if protected.contains(&id) => {
             outcome.id = Some(id);
@@ -536,10 +727,10 @@ async fn upsert_one<R: Upstream>(
                 .context("comparing a protected row")?
                 .is_some();
             if !differs {
-                return Ok(Action::Unchanged);
+                return Ok(Step::Done(Action::Unchanged));
             }
             record_conflict(conn, spec, statements, id, external_id, &values).await?;
-            Ok(Action::Conflict)
+            Ok(Step::Done(Action::Conflict))
         }
         Some(id) => {
             outcome.id = Some(id);
@@ -548,8 +739,8 @@ async fn upsert_one<R: Upstream>(
                 query = bind(query, value);
             }
             match query.execute(&mut *conn).await {
-                Ok(done) if done.rows_affected() > 0 => Ok(Action::Updated),
-                Ok(_) => Ok(Action::Unchanged),
+                Ok(done) if done.rows_affected() > 0 => Ok(Step::Done(Action::Updated)),
+                Ok(_) => Ok(Step::Done(Action::Unchanged)),
                 Err(e) => Err(classify(e)),
             }
         }

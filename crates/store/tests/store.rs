@@ -1072,3 +1072,27 @@ async fn a_complete_scan_tombstones_what_it_did_not_see_and_holds_mass_deletions
         "tombstoned, never deleted"
     );
 }
+
+#[tokio::test]
+async fn a_batch_with_the_same_id_twice_inserts_then_updates() {
+    let (_dir, store) = fresh().await;
+    let first = client("cli_TWICE00000000001", "Première version");
+    let second = client("cli_TWICE00000000001", "Seconde version");
+    let others: Vec<ClientRecord> = (0..150)
+        .map(|n| client(&format!("cli_{n:016}"), "Autre"))
+        .collect();
+    let mut batch = vec![first];
+    batch.extend(others);
+    batch.push(second);
+    let report = upsert_all(&store, &batch).await;
+    assert_eq!(report.outcomes[0].action, Action::Inserted);
+    assert_eq!(report.outcomes[151].action, Action::Updated);
+    assert_eq!(report.outcomes[0].id, report.outcomes[151].id);
+    assert!(report.outcomes.iter().all(|o| o.id.is_some()));
+    let row = reads::client_by_external_id(store.reader(), "cli_TWICE00000000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.company_name, "Seconde version");
+    assert_eq!(report.counts().inserted, 151);
+}

@@ -632,7 +632,8 @@ impl SyncEngine {
             plan.cursor.clone(),
         ));
         let mut newest: Option<Timestamp> = None;
-        while let Some(page) = pages.next().await {
+        let mut current = pages.next().await;
+        while let Some(page) = current {
             let page: Page<T> = page?;
             counts.fetched += page.nodes.len() as u64;
             newest = newest.max(page.nodes.iter().filter_map(Node::created_at).max());
@@ -642,51 +643,64 @@ impl SyncEngine {
                     .filter_map(Node::created_at)
                     .any(|c| c < mark)
             });
-
-            let mut tx = self.store.begin_write().await?;
-            let page_counts =
-                T::apply(&mut tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
-            counts.rows.add(page_counts);
-            let cursor = if page.page_info.has_next_page && !reached_known {
-                page.page_info.end_cursor.as_deref()
+            // Store this page while the next one is fetched: the two waits overlap, and at
+            // most one page is held ahead. An incremental pass about to stop fetches nothing.
+            let store_page = self.store_page(plan, &page, reached_known, newest, errors);
+            let (stored, next) = if reached_known || !page.page_info.has_next_page {
+                (store_page.await, None)
             } else {
-                None
+                tokio::join!(store_page, pages.next())
             };
-            sync_log::add_stream_counts(
-                &mut tx,
-                plan.run_id,
-                plan.stream.name(),
-                StreamCounts {
-                    fetched: page.nodes.len() as u64,
-                    deleted: 0,
-                    rows: page_counts,
-                },
-            )
-            .await?;
-            sync_log::save_cursor(&mut tx, plan.stream.name(), plan.mode, cursor, plan.run_id)
-                .await?;
-            // The high-water mark only moves forward, and only with a committed page.
-            if let Some(newest) = newest
-                && plan.high_water.is_none_or(|old| newest > old)
-            {
-                sync_log::save_high_water(
-                    &mut tx,
-                    plan.stream.name(),
-                    &store::time::utc_text(newest),
-                )
-                .await?;
-            }
-            commit(tx).await?;
+            let page_counts = stored?;
+            counts.rows.add(page_counts);
             progress(&Progress::Page {
                 stream: plan.stream.name(),
                 fetched: counts.fetched,
                 counts: page_counts,
             });
-            if reached_known {
-                break;
-            }
+            current = next;
         }
         Ok(())
+    }
+
+    /// Applies one page with its cursor, counts and high-water mark, in one transaction.
+    async fn store_page<T: Node>(
+        &self,
+        plan: &Plan,
+        page: &Page<T>,
+        reached_known: bool,
+        newest: Option<Timestamp>,
+        errors: &mut Vec<String>,
+    ) -> Result<Counts, StoreError> {
+        let mut tx = self.store.begin_write().await?;
+        let page_counts =
+            T::apply(&mut tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
+        let cursor = if page.page_info.has_next_page && !reached_known {
+            page.page_info.end_cursor.as_deref()
+        } else {
+            None
+        };
+        sync_log::add_stream_counts(
+            &mut tx,
+            plan.run_id,
+            plan.stream.name(),
+            StreamCounts {
+                fetched: page.nodes.len() as u64,
+                deleted: 0,
+                rows: page_counts,
+            },
+        )
+        .await?;
+        sync_log::save_cursor(&mut tx, plan.stream.name(), plan.mode, cursor, plan.run_id).await?;
+        // The high-water mark only moves forward, and only with a committed page.
+        if let Some(newest) = newest
+            && plan.high_water.is_none_or(|old| newest > old)
+        {
+            sync_log::save_high_water(&mut tx, plan.stream.name(), &store::time::utc_text(newest))
+                .await?;
+        }
+        commit(tx).await?;
+        Ok(page_counts)
     }
 
     /// Ends a pass: sweeps what a complete scan did not see (or holds a mass deletion),
