@@ -26,10 +26,12 @@ demo: build
 	./scripts/demo.sh
 
 ## Benchmarks (release builds): the pull sync against its fetch-only floor, on the simulator's
-## small and large data sets. Prints times, their ratio, rows/s, peak memory, request counts.
+## small and large data sets (times, ratio, rows/s, peak memory, request counts); the V4
+## migration of 200,000 timeline rows.
 bench:
 	$(CARGO) build --release -p gazelle-sim
 	$(CARGO) bench -p sync-engine --bench pull
+	$(CARGO) bench -p v4-migration --bench import
 
 fmt:
 	$(CARGO) fmt --all

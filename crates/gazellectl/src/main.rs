@@ -34,6 +34,9 @@ enum Command {
         #[command(subcommand)]
         command: cmd::auth::AuthCommand,
     },
+    /// Import a folder of V4 CSV exports into the database (with the daemon stopped).
+    #[command(name = "migrate-v4")]
+    MigrateV4(cmd::migrate_v4::Args),
 }
 
 /// Exit code for an invalid configuration (sysexits.h EX_CONFIG).
@@ -41,6 +44,9 @@ pub const EXIT_CONFIG: u8 = 78;
 
 /// Exit code when the operation failed.
 pub const EXIT_FAILED: u8 = 1;
+
+/// Exit code when the daemon holds what the verb needs (sysexits.h EX_TEMPFAIL).
+pub const EXIT_BUSY: u8 = 75;
 
 /// Loads the configuration or says why not (exit code 78).
 pub fn load_config(file: Option<&std::path::Path>) -> Result<config::LoadedConfig, ExitCode> {
@@ -55,5 +61,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Config { json } => cmd::config::run(cli.config.as_deref(), json),
         Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
+        Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
     }
 }

@@ -1,0 +1,65 @@
+//! `make bench`: importing a V4 export with 200,000 timeline rows (and the clients and
+//! pianos they refer to), then the same export again (the idempotent re-run).
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("export");
+    std::fs::create_dir_all(&export).expect("export dir");
+    let (clients, pianos, entries) = (4_000, 1_000, 200_000);
+    let mut csv = String::from("Id,CompanyName,Status,CreatedAt\n");
+    for c in 0..clients {
+        let _ = writeln!(csv, "cli_{c:016},Client {c},ACTIVE,2019-03-02 14:00:00");
+    }
+    std::fs::write(export.join("Clients.csv"), &csv).expect("write");
+    let mut csv = String::from("Id,ClientId,Make,Model,Location\n");
+    for p in 0..pianos {
+        let _ = writeln!(csv, "ins_{p:016},cli_{:016},Yamaha,U1,Salon", p % clients);
+    }
+    std::fs::write(export.join("Pianos.csv"), &csv).expect("write");
+    let mut csv = String::from("Id,ClientId,PianoId,OccurredAt,EntryType,Title,Details,UserId\n");
+    for t in 0..entries {
+        let _ = writeln!(
+            csv,
+            "tme_{t:020x},cli_{:016},ins_{:016},2024-11-11 06:05:22,SERVICE_ENTRY_MANUAL,Accord,\"Accord standard, 21C, 39%\",usr_TECH01",
+            t % clients,
+            t % pianos
+        );
+    }
+    std::fs::write(export.join("TimelineEntries.csv"), &csv).expect("write");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = store::Store::open(&dir.path().join("v5.sqlite3"))
+            .await
+            .expect("store");
+        let rows = (clients + pianos + entries) as f64;
+        let started = Instant::now();
+        let report = v4_migration::migrate(&export, &store, false)
+            .await
+            .expect("migrate");
+        let first = started.elapsed().as_secs_f64();
+        assert_eq!(report.rejected(), 0);
+        let started = Instant::now();
+        let again = v4_migration::migrate(&export, &store, false)
+            .await
+            .expect("migrate again");
+        let second = started.elapsed().as_secs_f64();
+        assert!(!again.changed());
+        println!(
+            "\n== V4 migration: {entries} timeline rows, {clients} clients, {pianos} pianos =="
+        );
+        println!(
+            "first import            {first:>7.2} s   {:>9.0} rows/s",
+            rows / first
+        );
+        println!(
+            "re-run (nothing changes){second:>7.2} s   {:>9.0} rows/s",
+            rows / second
+        );
+    });
+}

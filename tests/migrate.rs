@@ -1,0 +1,72 @@
+//! `gazellectl migrate-v4` as a user runs it: import, report files, a second run that changes
+//! nothing, and a refusal while the daemon runs on the same database.
+
+use std::time::Duration;
+
+use e2e::{Sandbox, signal, wait_exit};
+
+fn export(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("Clients.csv"),
+        "Id;CompanyName;Status\ncli_A;Salle Bourgie;ACTIVE\ncli_B;;ACTIVE\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Pianos.csv"),
+        "Id,ClientCompanyName_Reference,Make,Model\nins_1,salle bourgie,Steinway & Sons,D-274\nins_2,Nobody Inc,Yamaha,U1\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn gazellectl_migrate_v4_imports_reports_and_is_idempotent() {
+    let sandbox = Sandbox::new("");
+    let dir = sandbox.root().join("export");
+    export(&dir);
+    let dir_arg = dir.display().to_string();
+
+    let out = sandbox.run("gazellectl", &["migrate-v4", &dir_arg]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Clients                   2         1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Imported into"), "{stdout}");
+    assert!(sandbox.database().is_file(), "the configured database");
+    let md = std::fs::read_to_string(dir.join("migration-report.md")).unwrap();
+    assert!(
+        md.contains("| Clients | Clients.csv | UTF-8 | 2 | 1 | 0 | 0 | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Clients.csv | 3 | CompanyName | no CompanyName and no FirstName/LastName |"),
+        "{md}"
+    );
+    let rejects = std::fs::read_to_string(dir.join("migration-report.rejects.csv")).unwrap();
+    assert!(rejects.contains("Nobody Inc"), "{rejects}");
+    assert!(dir.join("migration-report.json").is_file());
+
+    let again = sandbox.run("gazellectl", &["migrate-v4", &dir_arg]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing changed"));
+
+    // With the daemon running on the same data directory: refused, nothing touched.
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let busy = sandbox.run("gazellectl", &["migrate-v4", &dir_arg]);
+    assert_eq!(busy.status.code(), Some(75));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("gazelled is running"));
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+
+    // A missing folder is a clear failure.
+    let missing = sandbox.run("gazellectl", &["migrate-v4", "/nonexistent/export"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a folder"));
+}
