@@ -3,6 +3,9 @@
 //! figment's `Jail` gives each test its own directory and environment, so tests that set
 //! `GAZELLE_*` variables do not see each other.
 
+// figment's `Jail` closures return its (large) error type; that is its API, not ours.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn errors_read_as_gazelle_words_them() {
-        let err = |doc: &str| validate(doc).err().expect("invalid")[0].message.clone();
+        let err = |doc: &str| validate(doc).expect_err("invalid")[0].message.clone();
         assert_eq!(
             err("{ allPianos(first: 1) { nodes { id manufactureYear } } }"),
             "Field 'manufactureYear' doesn't exist on type 'PrivatePiano'"

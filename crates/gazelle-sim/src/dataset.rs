@@ -686,7 +686,7 @@ pub fn generate(size: Size, seed: u64) -> World {
             } else {
                 rng.pick(ROUTINE_NOTES)
             };
-            let kind = if roll % 4 == 0 {
+            let kind = if roll.is_multiple_of(4) {
                 "SERVICE_ENTRY_AUTOMATED"
             } else {
                 "SERVICE_ENTRY_MANUAL"

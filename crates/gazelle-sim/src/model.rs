@@ -110,7 +110,7 @@ impl Record for Contact {
         }))
     }
     fn order_key(&self) -> String {
-        format!("{}", datetime(self.created_at))
+        datetime(self.created_at).to_string()
     }
 }
 

@@ -302,10 +302,10 @@ impl World {
                 && (f.list("pianoId").is_none()
                     || e.piano_ids.iter().any(|p| f.one_of("pianoId", p)))
         };
-        let descending = match sort_of(args, &["START_ASC", "START_DESC"])?.as_deref() {
-            Some("START_DESC") => true,
-            _ => false,
-        };
+        let descending = matches!(
+            sort_of(args, &["START_ASC", "START_DESC"])?.as_deref(),
+            Some("START_DESC")
+        );
         if !paged {
             return Ok(refs(
                 self.events

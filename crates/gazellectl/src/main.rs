@@ -48,6 +48,17 @@ pub const EXIT_FAILED: u8 = 1;
 /// Exit code when the daemon holds what the verb needs (sysexits.h EX_TEMPFAIL).
 pub const EXIT_BUSY: u8 = 75;
 
+/// A single-threaded runtime for the verbs that do I/O themselves, or exit code 1.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("gazellectl: cannot start: {e}");
+            ExitCode::from(EXIT_FAILED)
+        })
+}
+
 /// Loads the configuration or says why not (exit code 78).
 pub fn load_config(file: Option<&std::path::Path>) -> Result<config::LoadedConfig, ExitCode> {
     config::load(file).map_err(|e| {

@@ -286,9 +286,13 @@ pub async fn recent_runs(pool: &SqlitePool, limit: u32) -> Result<Vec<RunSummary
     .context("reading the run log")
 }
 
+/// A `SyncRunStreams` row: stream, fetched, inserted, updated, deleted, unchanged, rejected,
+/// conflicts.
+type StreamRow = (String, i64, i64, i64, i64, i64, i64, i64);
+
 /// The per-stream counts of a run.
 pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, StreamCounts)>> {
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<StreamRow> = sqlx::query_as(
         "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected, Conflicts
          FROM SyncRunStreams WHERE RunId = ?1 ORDER BY Stream",
     )

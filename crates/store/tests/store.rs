@@ -1,5 +1,9 @@
 //! The store against a real SQLite file in a temporary directory.
 
+// Literal one-record batches (`&[record.clone()]`) and row tuples read better here than
+// `slice::from_ref` and type aliases.
+#![allow(clippy::cloned_ref_to_slice_refs, clippy::type_complexity)]
+
 use jiff::Timestamp;
 use jiff::civil::date;
 use store::inventory::{StockRecord, upsert_stock};

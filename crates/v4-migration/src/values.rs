@@ -62,10 +62,11 @@ pub fn date(text: &str) -> Result<Date, String> {
         let num = |s: &str| s.trim().parse::<i16>().map_err(|_| not_a_date(text));
         return Date::new(num(y)?, num(m)? as i8, num(d)? as i8).map_err(|_| not_a_date(text));
     }
-    if t.len() > 10 && t.is_char_boundary(10) {
-        if let Ok(d) = t[..10].parse::<Date>() {
-            return Ok(d);
-        }
+    if t.len() > 10
+        && t.is_char_boundary(10)
+        && let Ok(d) = t[..10].parse::<Date>()
+    {
+        return Ok(d);
     }
     Err(not_a_date(text))
 }

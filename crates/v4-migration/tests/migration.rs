@@ -86,7 +86,7 @@ fn table<'a>(report: &'a v4_migration::Report, name: &str) -> &'a v4_migration::
     report.tables.iter().find(|t| t.table == name).unwrap()
 }
 
-fn rejection<'a>(t: &'a v4_migration::TableReport, line: u64) -> &'a v4_migration::Rejection {
+fn rejection(t: &v4_migration::TableReport, line: u64) -> &v4_migration::Rejection {
     t.rejections
         .iter()
         .find(|r| r.line == line)

@@ -46,15 +46,9 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
         .report
         .clone()
         .unwrap_or_else(|| args.dir.join("migration-report.md"));
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("gazellectl: {e}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let store = match store::Store::open(&database).await {
