@@ -247,30 +247,29 @@ struct Statements {
     differs: String,
     /// The row's upstream columns as a JSON object, for a conflict's local version.
     local_json: String,
-    /// `INSERT INTO T (…)` and the value expressions of one row (parameters from `?1`).
+    /// `INSERT INTO T (…)`, one row's value expressions with anonymous `?` parameters, and
+    /// which of the row's values each `?` takes (0 = ExternalId, then the spec's values and
+    /// parents). Anonymous parameters matter: sqlx asks SQLite for every parameter's name
+    /// while binding, and SQLite finds numbered names (`?123`) by a linear scan, which made
+    /// binding a 100-row insert quadratic.
     insert_head: String,
-    insert_row: Vec<String>,
-    params_per_row: usize,
+    insert_row_anonymous: String,
+    insert_bind_order: Vec<usize>,
 }
 
 impl Statements {
     /// A multi-row INSERT of `rows` rows, returning each row's ExternalId and Id.
     fn multi_insert(&self, rows: usize) -> String {
-        let mut sql =
-            String::with_capacity(self.insert_head.len() + rows * 16 * self.insert_row.len());
+        let mut sql = String::with_capacity(
+            self.insert_head.len() + rows * (self.insert_row_anonymous.len() + 2),
+        );
         sql.push_str(&self.insert_head);
         sql.push_str(" VALUES ");
         for row in 0..rows {
             if row > 0 {
                 sql.push_str(", ");
             }
-            let offset = row * self.params_per_row;
-            let shifted: Vec<String> = self
-                .insert_row
-                .iter()
-                .map(|expr| shift_params(expr, offset))
-                .collect();
-            let _ = write!(sql, "({})", shifted.join(", "));
+            sql.push_str(&self.insert_row_anonymous);
         }
         sql.push_str(" RETURNING ExternalId, Id");
         sql
@@ -332,11 +331,26 @@ impl Statements {
                 ColumnKind::Hundredths => format!("'{0}', {0}Hundredths", c.name),
             })
             .collect();
-        let params_per_row = param - 1;
+        let mut insert_bind_order = Vec::new();
+        let anonymous: Vec<String> = insert_values
+            .iter()
+            .map(|expr| {
+                let (number, rest) = expr
+                    .trim_start_matches('?')
+                    .split_once(' ')
+                    .unwrap_or((expr.trim_start_matches('?'), ""));
+                insert_bind_order.push(number.parse::<usize>().unwrap_or(1) - 1);
+                if rest.is_empty() {
+                    "?".to_owned()
+                } else {
+                    format!("? {rest}")
+                }
+            })
+            .collect();
         Statements {
             insert_head: format!("INSERT INTO {table} ({})", insert_columns.join(", ")),
-            insert_row: insert_values.clone(),
-            params_per_row,
+            insert_row_anonymous: format!("({})", anonymous.join(", ")),
+            insert_bind_order,
             differs: format!(
                 "SELECT 1 FROM {table} WHERE Id = ?1 AND ({})",
                 differences.join(" OR ")
@@ -354,25 +368,6 @@ impl Statements {
             update,
         }
     }
-}
-
-/// Renumbers the `?N` parameters of an expression by `offset` (`?3 / 100.0` → `?103 / 100.0`).
-fn shift_params(expr: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(expr.len() + 4);
-    let mut chars = expr.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '?' {
-            let mut digits = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(*d);
-                chars.next();
-            }
-            let n: usize = digits.parse().unwrap_or(0);
-            let _ = write!(out, "{}", n + offset);
-        }
-    }
-    out
 }
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
@@ -572,12 +567,12 @@ async fn flush_inserts(
     let sql = statements.multi_insert(rows.len());
     let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
     for row in &rows {
-        query = query.bind(row.external_id);
-        for value in &row.values {
-            query = match value {
-                Value::Null => query.bind(None::<i64>),
-                Value::Int(i) => query.bind(*i),
-                Value::Text(s) => query.bind(s.as_ref()),
+        for &index in &statements.insert_bind_order {
+            query = match index.checked_sub(1).map(|i| &row.values[i]) {
+                None => query.bind(row.external_id),
+                Some(Value::Null) => query.bind(None::<i64>),
+                Some(Value::Int(i)) => query.bind(*i),
+                Some(Value::Text(s)) => query.bind(s.as_ref()),
             };
         }
     }
