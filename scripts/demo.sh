@@ -44,15 +44,6 @@ TOML
 export GAZELLE_CONFIG="$demo_dir/gazelled.toml"
 
 echo
-echo "==> gazelled --sync-once full   (pulls every stream into $demo_dir/data)"
-"$bin/gazelled" --sync-once full >"$demo_dir/report.json"
-sed -E 's/\{"stream"/\n  {"stream"/g; s/\],"errors"/]\n  "errors"/' "$demo_dir/report.json"
-echo
-
-echo "==> gazelled --sync-once incremental   (nothing changed upstream)"
-"$bin/gazelled" --sync-once incremental | sed -E 's/.*"status":"([a-z]+)".*"duration_ms":([0-9]+).*/    status: \1, \2 ms/'
-
-echo
 echo "==> Starting gazelled"
 "$bin/gazelled" &
 daemon_pid=$!
@@ -61,6 +52,18 @@ for _ in $(seq 1 200); do
   kill -0 "$daemon_pid" 2>/dev/null || { echo "gazelled exited early"; cat "$demo_dir"/logs/* 2>/dev/null; exit 1; }
   sleep 0.05
 done
+
+echo
+echo "==> gazellectl force-sync --full --wait"
+"$bin/gazellectl" force-sync --full --wait
+
+echo
+echo "==> gazellectl force-sync --wait   (incremental; nothing changed upstream)"
+"$bin/gazellectl" force-sync --wait | tail -1
+
+echo
+echo "==> gazellectl status"
+"$bin/gazellectl" status
 
 echo
 echo "==> gazellectl config (excerpt)"

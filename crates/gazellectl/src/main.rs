@@ -34,6 +34,24 @@ enum Command {
         #[command(subcommand)]
         command: cmd::auth::AuthCommand,
     },
+    /// The daemon at a glance: authorization, streams, last run, backlog, database.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a sync now (joins the run in flight, if any).
+    ForceSync {
+        /// Read everything (a complete scan) instead of what can have changed.
+        #[arg(long)]
+        full: bool,
+        /// Only these streams (users, catalogue, clients, pianos, events, timeline, invoices).
+        #[arg(long = "stream", value_name = "NAME")]
+        streams: Vec<String>,
+        /// Show progress and wait for the end; exit non-zero if the run failed.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Import a folder of V4 CSV exports into the database (with the daemon stopped).
     #[command(name = "migrate-v4")]
     MigrateV4(cmd::migrate_v4::Args),
@@ -44,6 +62,9 @@ pub const EXIT_CONFIG: u8 = 78;
 
 /// Exit code when the operation failed.
 pub const EXIT_FAILED: u8 = 1;
+
+/// Exit code when the daemon is not running.
+pub const EXIT_NOT_RUNNING: u8 = 3;
 
 /// Exit code when the daemon holds what the verb needs (sysexits.h EX_TEMPFAIL).
 pub const EXIT_BUSY: u8 = 75;
@@ -73,5 +94,11 @@ fn main() -> ExitCode {
         Command::Config { json } => cmd::config::run(cli.config.as_deref(), json),
         Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
+        Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
+        Command::ForceSync {
+            full,
+            streams,
+            wait,
+        } => cmd::force_sync::run(cli.config.as_deref(), full, streams, wait),
     }
 }

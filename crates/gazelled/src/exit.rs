@@ -24,6 +24,8 @@ pub enum Failure {
     Api(api_client::ApiError),
     #[error("the sync run {0}")]
     SyncFailed(&'static str),
+    #[error("control socket: {0}")]
+    Socket(String),
 }
 
 impl Failure {
@@ -35,6 +37,7 @@ impl Failure {
             Failure::Store(_) | Failure::Runtime(_) => 70,      // EX_SOFTWARE
             Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
             Failure::SyncFailed(_) => 1,
+            Failure::Socket(_) => 73, // EX_CANTCREAT
         })
     }
 }

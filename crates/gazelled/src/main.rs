@@ -5,8 +5,10 @@
 //! here and only here), then the work. Shutdown on SIGTERM or SIGINT lets the current
 //! transaction finish or roll back, closes the store (checkpointing the WAL) and flushes logs.
 
+mod control;
 mod exit;
 mod lock;
+mod runner;
 mod shutdown;
 mod sync_once;
 
@@ -81,6 +83,32 @@ fn run(args: Args) -> Result<(), Failure> {
         if let Some(mode) = &args.sync_once {
             return sync_once::run(&config, store, mode).await;
         }
+
+        // The sync engine, when Gazelle credentials are configured; without them the daemon
+        // still serves status and says why it cannot sync.
+        let engine = api_client::from_config::client(&config)
+            .map(|client| {
+                sync_engine::SyncEngine::new(
+                    store.clone(),
+                    std::sync::Arc::new(client),
+                    sync_engine::SyncSettings::from_config(&config),
+                )
+            })
+            .map_err(|e| e.to_string());
+        if let Err(why) = &engine {
+            tracing::warn!(reason = %why, "sync is not configured");
+        }
+        let runner = runner::Runner::new(engine);
+        let socket = config.paths.socket();
+        let (listener, owner) = control::bind(&socket).await.map_err(Failure::Socket)?;
+        let context = std::sync::Arc::new(control::Context {
+            runner,
+            store: store.clone(),
+            started: std::time::Instant::now(),
+            socket: socket.clone(),
+        });
+        let server = tokio::spawn(control::serve(listener, owner, context));
+        tracing::info!(socket = %socket.display(), "control socket listening");
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             database = %database.display(),
@@ -92,6 +120,8 @@ fn run(args: Args) -> Result<(), Failure> {
 
         let signal = signals.recv().await;
         tracing::info!(%signal, "shutting down");
+        server.abort();
+        let _ = std::fs::remove_file(&socket);
         store.close().await;
         tracing::info!("gazelled stopped cleanly");
         Ok(())

@@ -157,12 +157,14 @@ pub async fn add_stream_counts(
     Ok(())
 }
 
-/// Closes a run: status, duration and its errors, capped at [`MAX_ERRORS_PER_RUN`] (the last
-/// one says how many more there were).
+/// Closes a run: status, duration (measured by the caller on a monotonic clock: the stored
+/// times have whole seconds) and its errors, capped at [`MAX_ERRORS_PER_RUN`] (the last one
+/// says how many more there were).
 pub async fn finish_run(
     conn: &mut SqliteConnection,
     run_id: i64,
     status: RunStatus,
+    duration: std::time::Duration,
     errors: &[String],
 ) -> Result<()> {
     let mut kept: Vec<String> = errors.iter().take(MAX_ERRORS_PER_RUN).cloned().collect();
@@ -175,14 +177,13 @@ pub async fn finish_run(
     let errors_json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".to_owned());
     let now = now_text();
     sqlx::query(
-        "UPDATE SyncRuns SET FinishedAt = ?2, Status = ?3, Errors = ?4,
-            DurationMs = CAST(ROUND((julianday(?2) - julianday(StartedAt)) * 86400000) AS INTEGER)
-         WHERE Id = ?1",
+        "UPDATE SyncRuns SET FinishedAt = ?2, Status = ?3, Errors = ?4, DurationMs = ?5 WHERE Id = ?1",
     )
     .bind(run_id)
     .bind(&now)
     .bind(status.as_str())
     .bind(errors_json)
+    .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
     .execute(conn)
     .await
     .context("closing a sync run")?;

@@ -843,9 +843,15 @@ async fn the_run_log_records_counts_and_caps_errors() {
         .await
         .unwrap();
     let errors: Vec<String> = (0..80).map(|i| format!("error {i}")).collect();
-    sync_log::finish_run(&mut tx, run, RunStatus::Partial, &errors)
-        .await
-        .unwrap();
+    sync_log::finish_run(
+        &mut tx,
+        run,
+        RunStatus::Partial,
+        std::time::Duration::from_millis(1234),
+        &errors,
+    )
+    .await
+    .unwrap();
     sync_log::finish_stream(&mut tx, "pianos", None)
         .await
         .unwrap();
@@ -864,7 +870,12 @@ async fn the_run_log_records_counts_and_caps_errors() {
         ),
         ("partial", "schedule", "incremental")
     );
-    assert!(runs[0].finished_at.is_some() && runs[0].duration_ms.is_some());
+    assert!(runs[0].finished_at.is_some());
+    assert_eq!(
+        runs[0].duration_ms,
+        Some(1234),
+        "the caller's measured duration, in ms"
+    );
     let kept: Vec<String> = serde_json::from_str(&runs[0].errors).unwrap();
     assert_eq!(kept.len(), sync_log::MAX_ERRORS_PER_RUN + 1);
     assert_eq!(kept.last().unwrap(), "… and 30 more errors");

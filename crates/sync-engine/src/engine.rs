@@ -301,7 +301,7 @@ impl SyncEngine {
                 Ok(()) => None,
                 Err(PassError::Store(e)) => {
                     tracing::error!(stream = stream.name(), error = %e, "database failure: run stopped");
-                    self.close_run(run_id, RunStatus::Failed, &[e.to_string()])
+                    self.close_run(run_id, RunStatus::Failed, started, &[e.to_string()])
                         .await?;
                     return Err(e);
                 }
@@ -343,7 +343,7 @@ impl SyncEngine {
         } else {
             RunStatus::Partial
         };
-        self.close_run(run_id, status, &errors).await?;
+        self.close_run(run_id, status, started, &errors).await?;
         progress(&Progress::RunFinished {
             run_id,
             status: status.as_str(),
@@ -376,10 +376,11 @@ impl SyncEngine {
         &self,
         run_id: i64,
         status: RunStatus,
+        started: Instant,
         errors: &[String],
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin_write().await?;
-        sync_log::finish_run(&mut tx, run_id, status, errors).await?;
+        sync_log::finish_run(&mut tx, run_id, status, started.elapsed(), errors).await?;
         commit(tx).await
     }
 

@@ -1,5 +1,8 @@
-//! One module per verb.
+//! One module per verb; `daemon` is the connection they share.
 
 pub mod auth;
 pub mod config;
+pub mod daemon;
+pub mod force_sync;
 pub mod migrate_v4;
+pub mod status;

@@ -1,0 +1,79 @@
+//! Talking to `gazelled` over its control socket.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use protocol::{PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
+use tokio::io::BufReader;
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::{EXIT_FAILED, EXIT_NOT_RUNNING};
+
+/// A connection that has said hello.
+pub struct Daemon {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Daemon {
+    /// Connects and checks the protocol version; says plainly when the daemon is not running.
+    pub async fn connect(socket: &Path) -> Result<Daemon, ExitCode> {
+        let stream = UnixStream::connect(socket).await.map_err(|_| {
+            eprintln!(
+                "gazelled is not running (no answer on {}).\nStart it with `gazellectl install` (at login) or `gazelled --foreground` (by hand).",
+                socket.display()
+            );
+            ExitCode::from(EXIT_NOT_RUNNING)
+        })?;
+        let (read, writer) = stream.into_split();
+        let mut daemon = Daemon {
+            reader: BufReader::new(read),
+            writer,
+        };
+        match daemon.request(&Request::Hello).await? {
+            Response::Hello {
+                protocol_version, ..
+            } if protocol_version == PROTOCOL_VERSION => Ok(daemon),
+            Response::Hello {
+                daemon_version,
+                protocol_version,
+            } => {
+                eprintln!(
+                    "gazellectl: gazelled {daemon_version} speaks protocol {protocol_version}, this gazellectl speaks {PROTOCOL_VERSION}: install matching versions"
+                );
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+            other => {
+                eprintln!("gazellectl: unexpected answer to hello: {other:?}");
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+        }
+    }
+
+    pub async fn send(&mut self, request: &Request) -> Result<(), ExitCode> {
+        write_frame(&mut self.writer, request).await.map_err(|e| {
+            eprintln!("gazellectl: lost the daemon: {e}");
+            ExitCode::from(EXIT_FAILED)
+        })
+    }
+
+    pub async fn next(&mut self) -> Result<Response, ExitCode> {
+        match read_frame::<_, Response>(&mut self.reader).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => {
+                eprintln!("gazellectl: the daemon closed the connection");
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+            Err(e) => {
+                eprintln!("gazellectl: unreadable answer from the daemon: {e}");
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+        }
+    }
+
+    pub async fn request(&mut self, request: &Request) -> Result<Response, ExitCode> {
+        self.send(request).await?;
+        self.next().await
+    }
+}

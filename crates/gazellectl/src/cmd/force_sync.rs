@@ -1,0 +1,80 @@
+//! `gazellectl force-sync [--full] [--stream NAME]… [--wait]`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use protocol::{Request, Response};
+
+use super::daemon::Daemon;
+use crate::EXIT_FAILED;
+
+pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) -> ExitCode {
+    let config = match crate::load_config(file) {
+        Ok(l) => l.config,
+        Err(code) => return code,
+    };
+    let runtime = match crate::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let mut daemon = match Daemon::connect(&config.paths.socket()).await {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        let request = Request::ForceSync {
+            mode: Some(if full { "full" } else { "incremental" }.into()),
+            streams,
+            wait,
+        };
+        match daemon.request(&request).await {
+            Ok(Response::SyncStarted { joined }) => {
+                println!("{}", if joined { "A sync was already running: following it." } else { "Sync started." });
+            }
+            Ok(Response::Error { message, .. }) => {
+                eprintln!("gazellectl: {message}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Ok(other) => {
+                eprintln!("gazellectl: unexpected answer: {other:?}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Err(code) => return code,
+        }
+        if !wait {
+            return ExitCode::SUCCESS;
+        }
+        loop {
+            match daemon.next().await {
+                Ok(Response::Progress { event }) => {
+                    if event["event"] == "stream_finished" {
+                        let c = &event["counts"];
+                        let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+                        println!(
+                            "  {:<10} fetched {:>7}  inserted {:>7}  updated {:>6}  unchanged {:>7}  deleted {:>5}  rejected {:>4}{}",
+                            event["stream"].as_str().unwrap_or("?"),
+                            n(&c["fetched"]),
+                            n(&c["rows"]["inserted"]),
+                            n(&c["rows"]["updated"]),
+                            n(&c["rows"]["unchanged"]),
+                            n(&c["deleted"]),
+                            n(&c["rows"]["rejected"]),
+                            event["error"].as_str().map(|e| format!("  ERROR: {e}")).unwrap_or_default()
+                        );
+                    }
+                }
+                Ok(Response::SyncFinished { report }) => {
+                    let status = report["status"].as_str().unwrap_or("unknown");
+                    println!("Run #{} {status} in {} ms.", report["run_id"], report["duration_ms"]);
+                    return if status == "succeeded" { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) };
+                }
+                Ok(Response::Error { message, .. }) => {
+                    eprintln!("gazellectl: the run failed: {message}");
+                    return ExitCode::from(EXIT_FAILED);
+                }
+                Ok(_) => {}
+                Err(code) => return code,
+            }
+        }
+    })
+}

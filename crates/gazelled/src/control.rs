@@ -1,0 +1,294 @@
+//! The control socket.
+//!
+//! A Unix socket in a directory only the user can enter (0700), itself 0600. A socket file
+//! left by a dead daemon is detected by a connect probe and replaced. Each peer's uid must be
+//! the daemon's own. Frames are capped (see `protocol`), an idle connection is closed after
+//! [`IDLE_TIMEOUT`], and a malformed frame is answered with an error, never a crash.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use protocol::{
+    ErrorCode, FrameError, PROTOCOL_VERSION, Request, Response, read_frame, write_frame,
+};
+use serde_json::json;
+use sync_engine::{Mode, Stream, Trigger};
+use tokio::io::BufReader;
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::runner::{RunEvent, Runner};
+
+/// macOS limits a socket path to 104 bytes (`sun_path`), Linux to 108.
+pub const MAX_SOCKET_PATH: usize = 104;
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the server needs to answer `status`.
+pub struct Context {
+    pub runner: Arc<Runner>,
+    pub store: store::Store,
+    pub started: Instant,
+    pub socket: PathBuf,
+}
+
+/// Binds the socket, replacing a stale one.
+pub async fn bind(path: &Path) -> Result<(UnixListener, u32), String> {
+    let length = path.as_os_str().len();
+    if length >= MAX_SOCKET_PATH {
+        return Err(format!(
+            "socket path {} is {length} bytes; macOS allows fewer than {MAX_SOCKET_PATH}: set paths.socket to a shorter path",
+            path.display()
+        ));
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| format!("socket path {} has no directory", path.display()))?;
+    store::open::create_private_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // The directory may predate us with looser permissions: tighten it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("cannot secure {}: {e}", dir.display()))?;
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(format!("another daemon answers on {}", path.display()));
+        }
+        tracing::info!(socket = %path.display(), "replacing a stale socket left by a dead daemon");
+        std::fs::remove_file(path)
+            .map_err(|e| format!("cannot remove the stale socket {}: {e}", path.display()))?;
+    }
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot secure {}: {e}", path.display()))?;
+    // The socket file is ours: its owner is the uid every peer must have.
+    let uid = std::fs::metadata(path).map_err(|e| e.to_string())?.uid();
+    Ok((listener, uid))
+}
+
+/// Serves connections until the task is dropped.
+pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "control socket accept failed");
+                continue;
+            }
+        };
+        let context = Arc::clone(&context);
+        tokio::spawn(async move {
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == owner => {}
+                Ok(cred) => {
+                    tracing::warn!(
+                        uid = cred.uid(),
+                        "refused a control connection from another user"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot identify a control peer");
+                    return;
+                }
+            }
+            if let Err(e) = connection(stream, &context).await {
+                tracing::debug!(error = %e, "control connection ended");
+            }
+        });
+    }
+}
+
+async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let frame =
+            match tokio::time::timeout(IDLE_TIMEOUT, read_frame::<_, Request>(&mut reader)).await {
+                Err(_) => return Ok(()), // idle: close
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Ok(Some(request))) => request,
+                Ok(Err(FrameError::Io(e))) => return Err(e),
+                Ok(Err(e)) => {
+                    let too_long = matches!(e, FrameError::TooLong);
+                    write_frame(
+                        &mut write,
+                        &Response::Error {
+                            code: ErrorCode::BadRequest,
+                            message: e.to_string(),
+                        },
+                    )
+                    .await?;
+                    if too_long {
+                        return Ok(()); // the rest of the line cannot be trusted
+                    }
+                    continue;
+                }
+            };
+        match frame {
+            Request::Hello => {
+                write_frame(
+                    &mut write,
+                    &Response::Hello {
+                        daemon_version: env!("CARGO_PKG_VERSION").into(),
+                        protocol_version: PROTOCOL_VERSION,
+                    },
+                )
+                .await?
+            }
+            Request::Status => {
+                let response = match status(context).await {
+                    Ok(status) => Response::Status { status },
+                    Err(e) => Response::Error {
+                        code: ErrorCode::Internal,
+                        message: e,
+                    },
+                };
+                write_frame(&mut write, &response).await?;
+            }
+            Request::ForceSync {
+                mode,
+                streams,
+                wait,
+            } => {
+                let parsed = parse_sync(mode.as_deref(), &streams);
+                let (mode, streams) = match parsed {
+                    Ok(p) => p,
+                    Err(message) => {
+                        write_frame(
+                            &mut write,
+                            &Response::Error {
+                                code: ErrorCode::BadRequest,
+                                message,
+                            },
+                        )
+                        .await?;
+                        continue;
+                    }
+                };
+                match context.runner.trigger(Trigger::Manual, mode, streams).await {
+                    Err(message) => {
+                        write_frame(
+                            &mut write,
+                            &Response::Error {
+                                code: ErrorCode::Unavailable,
+                                message,
+                            },
+                        )
+                        .await?
+                    }
+                    Ok((mut events, joined)) => {
+                        write_frame(&mut write, &Response::SyncStarted { joined }).await?;
+                        if wait {
+                            loop {
+                                match events.recv().await {
+                                    Ok(RunEvent::Progress(p)) => {
+                                        let event = serde_json::to_value(&p).unwrap_or_default();
+                                        write_frame(&mut write, &Response::Progress { event })
+                                            .await?;
+                                    }
+                                    Ok(RunEvent::Finished(Ok(report))) => {
+                                        let report =
+                                            serde_json::to_value(&report).unwrap_or_default();
+                                        write_frame(&mut write, &Response::SyncFinished { report })
+                                            .await?;
+                                        break;
+                                    }
+                                    Ok(RunEvent::Finished(Err(message))) => {
+                                        write_frame(
+                                            &mut write,
+                                            &Response::Error {
+                                                code: ErrorCode::Internal,
+                                                message,
+                                            },
+                                        )
+                                        .await?;
+                                        break;
+                                    }
+                                    // A slow reader missed some progress: keep going.
+                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                        continue;
+                                    }
+                                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_sync(mode: Option<&str>, streams: &[String]) -> Result<(Mode, Vec<Stream>), String> {
+    let mode = match mode.unwrap_or("incremental") {
+        "full" => Mode::Full,
+        "incremental" => Mode::Incremental,
+        "reconcile" => Mode::Reconcile,
+        other => {
+            return Err(format!(
+                "unknown mode `{other}` (full, incremental, reconcile)"
+            ));
+        }
+    };
+    let streams = if streams.is_empty() {
+        Stream::ALL.to_vec()
+    } else {
+        streams
+            .iter()
+            .map(|s| {
+                Stream::parse(s).ok_or_else(|| {
+                    format!(
+                        "unknown stream `{s}` ({})",
+                        Stream::ALL
+                            .iter()
+                            .map(|s| s.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok((mode, streams))
+}
+
+/// Everything `gazellectl status` shows.
+async fn status(context: &Context) -> Result<serde_json::Value, String> {
+    let reader = context.store.reader();
+    let streams = store::sync_log::stream_states(reader)
+        .await
+        .map_err(|e| e.to_string())?;
+    let runs = store::sync_log::recent_runs(reader, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let last_run = match runs.first() {
+        Some(run) => {
+            let counts = store::sync_log::run_streams(reader, run.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            json!({"run": run, "streams": counts.into_iter().map(|(s, c)| json!({"stream": s, "counts": c})).collect::<Vec<_>>()})
+        }
+        None => serde_json::Value::Null,
+    };
+    let backlog = store::reads::backlog(reader)
+        .await
+        .map_err(|e| e.to_string())?;
+    let authorization = match context.runner.engine() {
+        Some(engine) => {
+            serde_json::to_value(engine.client().auth_state().await).unwrap_or_default()
+        }
+        None => json!({"state": "not_configured", "reason": context.runner.unavailable()}),
+    };
+    Ok(json!({
+        "daemon_version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": context.started.elapsed().as_secs(),
+        "authorization": authorization,
+        "sync_running": context.runner.is_running().await,
+        "streams": streams,
+        "last_run": last_run,
+        "backlog": backlog,
+        "database": {"path": context.store.path(), "size_bytes": context.store.size_bytes()},
+        "socket": context.socket,
+    }))
+}

@@ -1,0 +1,235 @@
+//! The control socket's protocol, shared by `gazelled` and `gazellectl`.
+//!
+//! Newline-delimited JSON: one request per line from the client, one or more response lines
+//! from the daemon (a `force-sync --wait` streams progress, then the report). A frame is at
+//! most [`MAX_FRAME`] bytes. `hello` answers with the daemon's and the protocol's versions and
+//! never changes shape, so any `gazellectl` can tell any `gazelled` what is wrong.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+/// Bumped on any incompatible change to a request or response other than `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame either side accepts.
+pub const MAX_FRAME: usize = 64 * 1024;
+
+/// What `gazellectl` asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Unknown fields are ignored: a newer `gazellectl` may add one that an older daemon does not
+/// know, and the request should still be served.
+#[serde(tag = "request", rename_all = "kebab-case")]
+pub enum Request {
+    Hello,
+    Status,
+    ForceSync {
+        /// full, incremental (default) or reconcile.
+        #[serde(default)]
+        mode: Option<String>,
+        /// Stream names; empty means all.
+        #[serde(default)]
+        streams: Vec<String>,
+        /// Stream progress and the report, instead of answering at once.
+        #[serde(default)]
+        wait: bool,
+    },
+}
+
+/// What `gazelled` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "kebab-case")]
+pub enum Response {
+    Hello {
+        daemon_version: String,
+        protocol_version: u32,
+    },
+    Status {
+        status: Value,
+    },
+    /// A run was started, or was already running and this request joined it.
+    SyncStarted {
+        joined: bool,
+    },
+    Progress {
+        event: Value,
+    },
+    SyncFinished {
+        report: Value,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// The frame was not a request (bad JSON, unknown request, too long).
+    BadRequest,
+    /// The request cannot be served now (sync not configured, authorization lost).
+    Unavailable,
+    /// The daemon failed while serving it.
+    Internal,
+}
+
+/// Why a frame could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame longer than {MAX_FRAME} bytes")]
+    TooLong,
+    #[error("frame is not UTF-8")]
+    NotUtf8,
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads one line-delimited JSON frame, or `None` at end of stream. Never reads more than
+/// [`MAX_FRAME`] bytes into memory.
+pub async fn read_frame<R, T>(reader: &mut BufReader<R>) -> Result<Option<T>, FrameError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    let mut line = Vec::new();
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            if line.is_empty() {
+                return Ok(None);
+            }
+            break;
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        if line.len() + chunk.len() > MAX_FRAME + 1 {
+            return Err(FrameError::TooLong);
+        }
+        line.extend_from_slice(chunk);
+        let used = chunk.len();
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    decode(&line).map(Some)
+}
+
+/// Decodes one frame's bytes (with or without its newline).
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, FrameError> {
+    if bytes.len() > MAX_FRAME + 1 {
+        return Err(FrameError::TooLong);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| FrameError::NotUtf8)?;
+    serde_json::from_str(text.trim_end()).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+/// Writes one frame and its newline.
+pub async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
+    writer: &mut W,
+    frame: &T,
+) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec(frame).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    writer.write_all(&bytes).await?;
+    writer.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn requests_round_trip_and_hello_keeps_its_shape() {
+        let r = Request::ForceSync {
+            mode: Some("full".into()),
+            streams: vec!["clients".into()],
+            wait: true,
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            text,
+            r#"{"request":"force-sync","mode":"full","streams":["clients"],"wait":true}"#
+        );
+        assert_eq!(decode::<Request>(text.as_bytes()).unwrap(), r);
+        assert_eq!(
+            decode::<Request>(b"{\"request\":\"force-sync\"}\n").unwrap(),
+            Request::ForceSync {
+                mode: None,
+                streams: vec![],
+                wait: false
+            }
+        );
+        let hello = serde_json::to_string(&Response::Hello {
+            daemon_version: "0.1.0".into(),
+            protocol_version: 1,
+        })
+        .unwrap();
+        assert_eq!(
+            hello,
+            r#"{"response":"hello","daemon_version":"0.1.0","protocol_version":1}"#
+        );
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        for bad in [
+            &b"{"[..],
+            b"null",
+            b"[]",
+            b"{\"request\":\"reboot\"}",
+            b"\xff\xfe",
+            b"",
+        ] {
+            assert!(decode::<Request>(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            decode::<Request>(&vec![b' '; MAX_FRAME + 10]),
+            Err(FrameError::TooLong)
+        ));
+        assert_eq!(
+            decode::<Request>(br#"{"request":"status","added_later":1}"#).unwrap(),
+            Request::Status
+        );
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_is_cut_at_the_cap() {
+        let endless = vec![b'a'; MAX_FRAME * 3];
+        let mut reader = BufReader::new(&endless[..]);
+        assert!(matches!(
+            read_frame::<_, Request>(&mut reader).await,
+            Err(FrameError::TooLong)
+        ));
+        let two = b"{\"request\":\"hello\"}\n{\"request\":\"status\"}\n".to_vec();
+        let mut reader = BufReader::new(&two[..]);
+        assert_eq!(
+            read_frame::<_, Request>(&mut reader).await.unwrap(),
+            Some(Request::Hello)
+        );
+        assert_eq!(
+            read_frame::<_, Request>(&mut reader).await.unwrap(),
+            Some(Request::Status)
+        );
+        assert_eq!(read_frame::<_, Request>(&mut reader).await.unwrap(), None);
+    }
+
+    proptest! {
+        /// The decoder never panics, whatever the bytes.
+        #[test]
+        fn the_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode::<Request>(&bytes);
+        }
+
+        #[test]
+        fn near_valid_json_never_panics(s in "\\{\"request\":\"[a-z-]{0,12}\"(,\"[a-z]{1,6}\":[^}]{0,20})?\\}") {
+            let _ = decode::<Request>(s.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The control socket and `gazellectl status` / `force-sync`, through the real binaries.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use e2e::{Sandbox, SimProcess, signal, wait_exit};
+
+fn sandbox_for(sim: &SimProcess) -> Sandbox {
+    Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 5\nrequests_per_second = 1000\n",
+        sim.url(),
+        sim.field("api_key")
+    ))
+}
+
+fn socket(sandbox: &Sandbox) -> std::path::PathBuf {
+    sandbox.data_dir().join("run/gazelled.sock")
+}
+
+fn runs(sandbox: &Sandbox) -> i64 {
+    let out = sandbox.run("gazellectl", &["status", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    status["last_run"]["run"]["id"].as_i64().unwrap_or(0)
+}
+
+#[test]
+fn status_and_force_sync_through_the_control_socket() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+
+    let down = sandbox.run("gazellectl", &["status"]);
+    assert_eq!(
+        down.status.code(),
+        Some(3),
+        "a distinct exit code when the daemon is not running"
+    );
+    assert!(String::from_utf8_lossy(&down.stderr).contains("gazelled is not running"));
+
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&socket(&sandbox)),
+        0o600,
+        "socket readable by the user only"
+    );
+    assert_eq!(
+        mode(socket(&sandbox).parent().unwrap()),
+        0o700,
+        "in a directory only the user can enter"
+    );
+
+    let out = sandbox.run("gazellectl", &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["authorization"]["state"], "api_key");
+    assert!(status["last_run"].is_null());
+
+    let out = sandbox.run("gazellectl", &["force-sync", "--full", "--wait"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Sync started.") && stdout.contains("succeeded"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("timeline   fetched    1200"), "{stdout}");
+    let human = sandbox.run("gazellectl", &["status"]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains("last run #1 (full, manual): succeeded"),
+        "{human}"
+    );
+    assert!(human.contains("authorization: api_key"), "{human}");
+
+    // Two force-syncs at once: the second joins the first; one run, both see it end.
+    let a = sandbox
+        .command("gazellectl")
+        .args(["force-sync", "--full", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let b = sandbox
+        .command("gazellectl")
+        .args(["force-sync", "--full", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let joined = String::from_utf8_lossy(&b.stdout);
+    assert!(joined.contains("already running: following it"), "{joined}");
+    assert_eq!(
+        runs(&sandbox),
+        2,
+        "the joined request started no run of its own"
+    );
+
+    // Malformed frames are answered with an error, and the connection keeps serving.
+    let mut raw = UnixStream::connect(socket(&sandbox)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(raw.try_clone().unwrap());
+    for bad in ["garbage", "{\"request\":\"reboot\"}", "[1,2,3]"] {
+        writeln!(raw, "{bad}").unwrap();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(
+            line.contains("\"response\":\"error\"") && line.contains("bad-request"),
+            "{bad}: {line}"
+        );
+    }
+    writeln!(raw, "{{\"request\":\"hello\"}}").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("\"protocol_version\":1"), "{line}");
+    // An oversized frame is refused and the connection closed.
+    raw.write_all(&vec![b'x'; 70 * 1024]).unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("longer than"), "{line}");
+
+    // SIGKILL leaves the socket file behind; the next daemon replaces it.
+    signal(&daemon, "KILL");
+    wait_exit(&mut daemon, Duration::from_secs(10));
+    assert!(socket(&sandbox).exists(), "a stale socket");
+    assert_eq!(
+        sandbox.run("gazellectl", &["status"]).status.code(),
+        Some(3)
+    );
+    let mut again = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut again, "gazelled ready", 2);
+    assert!(sandbox.logs().contains("replacing a stale socket"));
+    assert_eq!(runs(&sandbox), 2, "the history survived");
+    signal(&again, "TERM");
+    assert!(wait_exit(&mut again, Duration::from_secs(10)).success());
+    assert!(
+        !socket(&sandbox).exists(),
+        "a clean stop removes the socket"
+    );
+}
