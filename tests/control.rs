@@ -148,3 +148,47 @@ fn status_and_force_sync_through_the_control_socket() {
         "a clean stop removes the socket"
     );
 }
+
+#[test]
+fn the_schedule_runs_syncs_unattended() {
+    let sim = SimProcess::start("tiny");
+    // Appointments every two seconds; the rest far away.
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"*/2 * * * * *\"\ntimeline_interval = \"1day\"\n",
+        sim.url(),
+        sim.field("api_key")
+    ));
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "schedule started");
+    sandbox.wait_for_log(&mut daemon, "job=\"appointments\"");
+    // The scheduled run reaches the run log with its trigger.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = sandbox.run("gazellectl", &["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let run = &status["last_run"]["run"];
+        if run["trigger"] == "schedule" && run["status"] == "succeeded" {
+            assert_eq!(run["mode"], "incremental");
+            let streams: Vec<&str> = status["last_run"]["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|s| s["stream"].as_str())
+                .collect();
+            assert_eq!(
+                streams,
+                ["events"],
+                "the appointments job pulls events only"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled run: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

@@ -26,6 +26,8 @@ pub enum Failure {
     SyncFailed(&'static str),
     #[error("control socket: {0}")]
     Socket(String),
+    #[error("schedule: {0}")]
+    Schedule(String),
 }
 
 impl Failure {
@@ -38,6 +40,7 @@ impl Failure {
             Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
             Failure::SyncFailed(_) => 1,
             Failure::Socket(_) => 73, // EX_CANTCREAT
+            Failure::Schedule(_) => 78,
         })
     }
 }

@@ -9,6 +9,7 @@ mod control;
 mod exit;
 mod lock;
 mod runner;
+mod schedule;
 mod shutdown;
 mod sync_once;
 
@@ -99,6 +100,11 @@ fn run(args: Args) -> Result<(), Failure> {
             tracing::warn!(reason = %why, "sync is not configured");
         }
         let runner = runner::Runner::new(engine);
+        if runner.engine().is_some() {
+            schedule::start(&config, std::sync::Arc::clone(&runner))
+                .await
+                .map_err(Failure::Schedule)?;
+        }
         let socket = config.paths.socket();
         let (listener, owner) = control::bind(&socket).await.map_err(Failure::Socket)?;
         let context = std::sync::Arc::new(control::Context {

@@ -1,5 +1,7 @@
-//! Runs syncs one at a time. A trigger while a run is in flight joins it: the caller gets the
-//! running run's progress and report rather than a second run racing the first.
+//! Runs syncs one at a time. A trigger for the same run as the one in flight (same mode, same
+//! streams) joins it: the caller gets its progress and report rather than a second run racing
+//! the first. A trigger for a different run waits for the current one to end, then starts:
+//! the nightly job must not be swallowed by an appointments run that happened to be going.
 
 use std::sync::Arc;
 
@@ -17,8 +19,11 @@ pub struct Runner {
     engine: Option<SyncEngine>,
     /// Why there is no engine (no credentials configured).
     unavailable: Option<String>,
-    current: Mutex<Option<broadcast::Sender<RunEvent>>>,
+    current: Mutex<Option<(RunKey, broadcast::Sender<RunEvent>)>>,
 }
+
+/// What makes two runs the same run.
+type RunKey = (&'static str, Vec<Stream>);
 
 impl Runner {
     pub fn new(engine: Result<SyncEngine, String>) -> Arc<Runner> {
@@ -58,12 +63,26 @@ impl Runner {
                 .clone()
                 .unwrap_or_else(|| "sync is not configured".into()));
         }
-        let mut current = self.current.lock().await;
-        if let Some(tx) = current.as_ref() {
-            return Ok((tx.subscribe(), true));
-        }
+        let key: RunKey = (mode.as_str(), streams.clone());
+        let mut current = loop {
+            let current = self.current.lock().await;
+            match current.as_ref() {
+                Some((running, tx)) if *running == key => return Ok((tx.subscribe(), true)),
+                Some((_, tx)) => {
+                    // Another run is going: wait for its end, then try again.
+                    let mut done = tx.subscribe();
+                    drop(current);
+                    while let Ok(event) = done.recv().await {
+                        if matches!(event, RunEvent::Finished(_)) {
+                            break;
+                        }
+                    }
+                }
+                None => break current,
+            }
+        };
         let (tx, rx) = broadcast::channel(1024);
-        *current = Some(tx.clone());
+        *current = Some((key, tx.clone()));
         drop(current);
         let runner = Arc::clone(self);
         tokio::spawn(async move {

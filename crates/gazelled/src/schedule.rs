@@ -1,0 +1,183 @@
+//! The daemon's schedule (tokio-cron-scheduler), every job from `[sync]`:
+//!
+//! | job | when | what |
+//! | --- | --- | --- |
+//! | appointments | `sync.appointments_schedule` (hourly 07:00–21:00) | incremental: events |
+//! | timeline | every `sync.timeline_interval` | incremental: timeline |
+//! | nightly | `sync.nightly_schedule` | incremental: users, catalogue, clients, pianos, invoices |
+//! | reconcile | `sync.reconcile_schedule` | reconcile: everything |
+//!
+//! Cron specs are read in `business.timezone`. tokio-cron-scheduler fixes a job's UTC offset
+//! when the job is created, so the jobs are re-registered whenever the zone's offset changes
+//! (the DST switches in March and November), checked every few minutes.
+//!
+//! Timers stall while a Mac sleeps. A watcher compares the wall clock with the monotonic
+//! clock; after a jump (a wake), it asks for one coalesced catch-up run, not a burst of
+//! every missed tick (a catch-up during a run waits for it, the runner runs one at a time).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sync_engine::{Mode, Stream, Trigger};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::runner::Runner;
+
+/// How far the wall clock may run ahead of the monotonic clock between two checks before we
+/// call it a wake from sleep.
+const WAKE_JUMP: Duration = Duration::from_secs(120);
+const WATCH_EVERY: Duration = Duration::from_secs(30);
+
+/// Starts the scheduler and its watchers; they live as long as the daemon's runtime.
+pub async fn start(config: &config::Config, runner: Arc<Runner>) -> Result<(), String> {
+    let scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let tz = config.business.timezone.time_zone();
+    let offset = utc_offset(&tz);
+    let mut ids = register(&scheduler, config, &runner, offset).await?;
+    scheduler
+        .start()
+        .await
+        .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    tracing::info!(
+        jobs = ids.len(),
+        utc_offset_seconds = offset,
+        "schedule started"
+    );
+
+    let config = config.clone();
+    tokio::spawn(async move {
+        let mut registered_offset = offset;
+        let (mut last_wall, mut last_mono) = (jiff::Timestamp::now(), Instant::now());
+        loop {
+            tokio::time::sleep(WATCH_EVERY).await;
+            // A wake from sleep: the wall clock moved much more than the monotonic one.
+            let (wall, mono) = (jiff::Timestamp::now(), Instant::now());
+            let wall_elapsed = wall.duration_since(last_wall).unsigned_abs();
+            let mono_elapsed = mono.duration_since(last_mono);
+            if wall_elapsed > mono_elapsed + WAKE_JUMP {
+                tracing::info!(
+                    slept_seconds = (wall_elapsed - mono_elapsed).as_secs(),
+                    "woke from sleep: one catch-up run"
+                );
+                let runner = Arc::clone(&runner);
+                tokio::spawn(async move {
+                    if let Err(e) = runner
+                        .trigger(Trigger::CatchUp, Mode::Incremental, Stream::ALL.to_vec())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "catch-up run not started");
+                    }
+                });
+            }
+            (last_wall, last_mono) = (wall, mono);
+            // A DST switch: re-register with the new offset.
+            let now_offset = utc_offset(&config.business.timezone.time_zone());
+            if now_offset != registered_offset {
+                for id in ids.drain(..) {
+                    let _ = scheduler.remove(&id).await;
+                }
+                match register(&scheduler, &config, &runner, now_offset).await {
+                    Ok(new_ids) => {
+                        ids = new_ids;
+                        registered_offset = now_offset;
+                        tracing::info!(
+                            utc_offset_seconds = now_offset,
+                            "time zone offset changed: schedule re-registered"
+                        );
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot re-register the schedule"),
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+fn utc_offset(tz: &jiff::tz::TimeZone) -> i32 {
+    tz.to_offset(jiff::Timestamp::now()).seconds()
+}
+
+/// The ids of the registered jobs.
+type Ids = Vec<uuid::Uuid>;
+
+async fn register(
+    scheduler: &JobScheduler,
+    config: &config::Config,
+    runner: &Arc<Runner>,
+    offset: i32,
+) -> Result<Ids, String> {
+    let zone = chrono::FixedOffset::east_opt(offset)
+        .ok_or_else(|| format!("invalid UTC offset {offset}"))?;
+    let s = &config.sync;
+    let cron_jobs: [(&str, &str, Mode, Vec<Stream>); 3] = [
+        (
+            "appointments",
+            s.appointments_schedule.as_str(),
+            Mode::Incremental,
+            vec![Stream::Events],
+        ),
+        (
+            "nightly",
+            s.nightly_schedule.as_str(),
+            Mode::Incremental,
+            vec![
+                Stream::Users,
+                Stream::Catalogue,
+                Stream::Clients,
+                Stream::Pianos,
+                Stream::Invoices,
+            ],
+        ),
+        (
+            "reconcile",
+            s.reconcile_schedule.as_str(),
+            Mode::Reconcile,
+            Stream::ALL.to_vec(),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, spec, mode, streams) in cron_jobs {
+        let runner = Arc::clone(runner);
+        let job = Job::new_async_tz(spec, zone, move |_, _| {
+            let (runner, streams) = (Arc::clone(&runner), streams.clone());
+            Box::pin(async move { scheduled(&runner, name, mode, streams).await })
+        })
+        .map_err(|e| format!("sync.{name}_schedule `{spec}`: {e}"))?;
+        ids.push(
+            scheduler
+                .add(job)
+                .await
+                .map_err(|e| format!("cannot schedule {name}: {e}"))?,
+        );
+    }
+    let runner = Arc::clone(runner);
+    let timeline = Job::new_repeated_async(s.timeline_interval.duration(), move |_, _| {
+        let runner = Arc::clone(&runner);
+        Box::pin(async move {
+            scheduled(
+                &runner,
+                "timeline",
+                Mode::Incremental,
+                vec![Stream::Timeline],
+            )
+            .await
+        })
+    })
+    .map_err(|e| format!("sync.timeline_interval: {e}"))?;
+    ids.push(
+        scheduler
+            .add(timeline)
+            .await
+            .map_err(|e| format!("cannot schedule timeline: {e}"))?,
+    );
+    Ok(ids)
+}
+
+async fn scheduled(runner: &Arc<Runner>, job: &'static str, mode: Mode, streams: Vec<Stream>) {
+    tracing::info!(job, "scheduled run");
+    if let Err(e) = runner.trigger(Trigger::Schedule, mode, streams).await {
+        tracing::warn!(job, error = %e, "scheduled run not started");
+    }
+}
