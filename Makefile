@@ -4,7 +4,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= auto
 
-.PHONY: all build test lint demo bench fmt clean
+PREFIX ?= $(HOME)/.local
+
+.PHONY: all build test lint demo bench fmt clean install uninstall
 
 all: build
 
@@ -32,6 +34,17 @@ bench:
 	$(CARGO) build --release -p gazelle-sim
 	$(CARGO) bench -p sync-engine --bench pull
 	$(CARGO) bench -p v4-migration --bench import
+
+## Binaries to $(PREFIX)/bin, then the agent (LaunchAgent on macOS, systemd user unit elsewhere).
+install:
+	$(CARGO) install --locked --path crates/gazelled --root $(PREFIX)
+	$(CARGO) install --locked --path crates/gazellectl --root $(PREFIX)
+	$(PREFIX)/bin/gazellectl install --gazelled $(PREFIX)/bin/gazelled
+
+## Everything install did, except the user's data, tokens and logs.
+uninstall:
+	-$(PREFIX)/bin/gazellectl uninstall
+	rm -f $(PREFIX)/bin/gazelled $(PREFIX)/bin/gazellectl
 
 fmt:
 	$(CARGO) fmt --all

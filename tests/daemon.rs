@@ -134,3 +134,39 @@ fn gazellectl_config_shows_values_their_origin_and_hides_secrets() {
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("key `api.base_url`"));
 }
+
+#[test]
+fn gazellectl_install_writes_the_agent_and_uninstall_removes_it() {
+    let sandbox = Sandbox::new("");
+    let out = sandbox.run("gazellectl", &["install", "--no-load"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agent = if cfg!(target_os = "macos") {
+        sandbox
+            .root()
+            .join("Library/LaunchAgents/ca.assistantgazelle.gazelled.plist")
+    } else {
+        sandbox.root().join(".config/systemd/user/gazelled.service")
+    };
+    let text = std::fs::read_to_string(&agent).unwrap();
+    let gazelled = e2e::bin("gazelled").canonicalize().unwrap();
+    assert!(
+        text.contains(&gazelled.display().to_string()),
+        "absolute path to the daemon: {text}"
+    );
+    assert!(
+        text.contains(&sandbox.config().display().to_string()),
+        "the configuration it was installed with"
+    );
+    let out = sandbox.run("gazellectl", &["uninstall", "--no-unload"]);
+    assert!(out.status.success());
+    assert!(!agent.exists());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("data, tokens and logs are kept"));
+
+    let completions = sandbox.run("gazellectl", &["completions", "bash"]);
+    assert!(completions.status.success());
+    assert!(String::from_utf8_lossy(&completions.stdout).contains("force-sync"));
+}

@@ -52,6 +52,12 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Install gazelled to start at login (LaunchAgent on macOS, systemd user unit elsewhere).
+    Install(cmd::install::InstallArgs),
+    /// Stop gazelled and remove the agent (the data stays).
+    Uninstall(cmd::install::UninstallArgs),
+    /// Print shell completions (bash, zsh, fish, …).
+    Completions { shell: clap_complete::Shell },
     /// Import a folder of V4 CSV exports into the database (with the daemon stopped).
     #[command(name = "migrate-v4")]
     MigrateV4(cmd::migrate_v4::Args),
@@ -95,6 +101,18 @@ fn main() -> ExitCode {
         Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
+        Command::Install(args) => cmd::install::install(cli.config.as_deref(), args),
+        Command::Uninstall(args) => cmd::install::uninstall(cli.config.as_deref(), args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "gazellectl",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
         Command::ForceSync {
             full,
             streams,

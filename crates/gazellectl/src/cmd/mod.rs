@@ -4,5 +4,6 @@ pub mod auth;
 pub mod config;
 pub mod daemon;
 pub mod force_sync;
+pub mod install;
 pub mod migrate_v4;
 pub mod status;
