@@ -82,6 +82,23 @@ fn status_and_force_sync_through_the_control_socket() {
     );
     assert!(human.contains("authorization: api_key"), "{human}");
 
+    // The run history, and the log, from the CLI.
+    let out = sandbox.run("gazellectl", &["runs"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && table.contains("manual") && table.contains("succeeded"),
+        "{table}"
+    );
+    let out = sandbox.run("gazellectl", &["runs", "--json", "--limit", "5"]);
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        history[0]["totals"]["fetched"].as_u64(),
+        Some(1538),
+        "{history:#}"
+    );
+    let out = sandbox.run("gazellectl", &["logs", "-n", "500"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("control socket listening"));
+
     // Two force-syncs at once: the second joins the first; one run, both see it end.
     let a = sandbox
         .command("gazellectl")
@@ -189,6 +206,15 @@ fn the_schedule_runs_syncs_unattended() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Paused: the schedule skips its runs, and status says so.
+    let out = sandbox.run("gazellectl", &["pause"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("paused"));
+    let out = sandbox.run("gazellectl", &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["paused"], true);
+    sandbox.wait_for_log(&mut daemon, "scheduled run skipped: paused");
+    let out = sandbox.run("gazellectl", &["resume"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resumed"));
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }

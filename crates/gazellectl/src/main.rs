@@ -52,6 +52,28 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// The sync-run history, newest first.
+    Runs {
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop scheduled syncs until `resume` (manual force-syncs still run).
+    Pause,
+    /// Resume scheduled syncs.
+    Resume,
+    /// Show the daemon's log (the newest file).
+    Logs {
+        /// Keep printing new lines as they come.
+        #[arg(long, short)]
+        follow: bool,
+        /// How many lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: usize,
+    },
     /// Install gazelled to start at login (LaunchAgent on macOS, systemd user unit elsewhere).
     Install(cmd::install::InstallArgs),
     /// Stop gazelled and remove the agent (the data stays).
@@ -101,6 +123,10 @@ fn main() -> ExitCode {
         Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
+        Command::Runs { limit, json } => cmd::runs::run(cli.config.as_deref(), limit, json),
+        Command::Pause => cmd::runs::pause(cli.config.as_deref(), true),
+        Command::Resume => cmd::runs::pause(cli.config.as_deref(), false),
+        Command::Logs { follow, lines } => cmd::logs::run(cli.config.as_deref(), follow, lines),
         Command::Install(args) => cmd::install::install(cli.config.as_deref(), args),
         Command::Uninstall(args) => cmd::install::uninstall(cli.config.as_deref(), args),
         Command::Completions { shell } => {

@@ -146,6 +146,26 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                 };
                 write_frame(&mut write, &response).await?;
             }
+            Request::Runs { limit } => {
+                let response = match runs(context, limit.min(500)).await {
+                    Ok(runs) => Response::Runs { runs },
+                    Err(e) => Response::Error {
+                        code: ErrorCode::Internal,
+                        message: e,
+                    },
+                };
+                write_frame(&mut write, &response).await?;
+            }
+            Request::Pause | Request::Resume => {
+                let paused = matches!(frame, Request::Pause);
+                context.runner.set_paused(paused);
+                tracing::info!(
+                    paused,
+                    "schedule {}",
+                    if paused { "paused" } else { "resumed" }
+                );
+                write_frame(&mut write, &Response::Paused { paused }).await?;
+            }
             Request::ForceSync {
                 mode,
                 streams,
@@ -253,6 +273,31 @@ fn parse_sync(mode: Option<&str>, streams: &[String]) -> Result<(Mode, Vec<Strea
     Ok((mode, streams))
 }
 
+/// The run history with per-stream counts.
+async fn runs(context: &Context, limit: u32) -> Result<serde_json::Value, String> {
+    let reader = context.store.reader();
+    let runs = store::sync_log::recent_runs(reader, limit)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(runs.len());
+    for run in runs {
+        let streams = store::sync_log::run_streams(reader, run.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let totals =
+            streams
+                .iter()
+                .fold(store::sync_log::StreamCounts::default(), |mut t, (_, c)| {
+                    t.fetched += c.fetched;
+                    t.deleted += c.deleted;
+                    t.rows.add(c.rows);
+                    t
+                });
+        out.push(json!({"run": run, "totals": totals}));
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
 /// Everything `gazellectl status` shows.
 async fn status(context: &Context) -> Result<serde_json::Value, String> {
     let reader = context.store.reader();
@@ -285,6 +330,7 @@ async fn status(context: &Context) -> Result<serde_json::Value, String> {
         "uptime_seconds": context.started.elapsed().as_secs(),
         "authorization": authorization,
         "sync_running": context.runner.is_running().await,
+        "paused": context.runner.is_paused(),
         "streams": streams,
         "last_run": last_run,
         "backlog": backlog,

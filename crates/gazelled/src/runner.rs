@@ -20,6 +20,8 @@ pub struct Runner {
     /// Why there is no engine (no credentials configured).
     unavailable: Option<String>,
     current: Mutex<Option<(RunKey, broadcast::Sender<RunEvent>)>>,
+    /// Set by `gazellectl pause`: scheduled runs are skipped, manual ones still run.
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// What makes two runs the same run.
@@ -35,6 +37,7 @@ impl Runner {
             engine,
             unavailable,
             current: Mutex::new(None),
+            paused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -44,6 +47,15 @@ impl Runner {
 
     pub fn unavailable(&self) -> Option<&str> {
         self.unavailable.as_deref()
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn is_running(&self) -> bool {

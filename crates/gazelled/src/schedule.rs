@@ -176,6 +176,10 @@ async fn register(
 }
 
 async fn scheduled(runner: &Arc<Runner>, job: &'static str, mode: Mode, streams: Vec<Stream>) {
+    if runner.is_paused() {
+        tracing::info!(job, "scheduled run skipped: paused");
+        return;
+    }
     tracing::info!(job, "scheduled run");
     if let Err(e) = runner.trigger(Trigger::Schedule, mode, streams).await {
         tracing::warn!(job, error = %e, "scheduled run not started");

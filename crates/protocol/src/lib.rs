@@ -23,6 +23,14 @@ pub const MAX_FRAME: usize = 64 * 1024;
 pub enum Request {
     Hello,
     Status,
+    /// The most recent sync runs, newest first.
+    Runs {
+        #[serde(default = "default_runs")]
+        limit: u32,
+    },
+    /// Stop scheduled runs until `resume` (manual runs still work).
+    Pause,
+    Resume,
     ForceSync {
         /// full, incremental (default) or reconcile.
         #[serde(default)]
@@ -36,6 +44,10 @@ pub enum Request {
     },
 }
 
+fn default_runs() -> u32 {
+    20
+}
+
 /// What `gazelled` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "kebab-case")]
@@ -46,6 +58,13 @@ pub enum Response {
     },
     Status {
         status: Value,
+    },
+    Runs {
+        runs: Value,
+    },
+    /// The schedule's state after `pause` or `resume`.
+    Paused {
+        paused: bool,
     },
     /// A run was started, or was already running and this request joined it.
     SyncStarted {

@@ -5,5 +5,7 @@ pub mod config;
 pub mod daemon;
 pub mod force_sync;
 pub mod install;
+pub mod logs;
 pub mod migrate_v4;
+pub mod runs;
 pub mod status;
