@@ -17,6 +17,12 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// Loads the configuration and connects to the daemon it names.
+    pub async fn connect_configured(file: Option<&Path>) -> Result<Daemon, ExitCode> {
+        let config = crate::load_config(file)?.config;
+        Daemon::connect(&config.paths.socket()).await
+    }
+
     /// Connects and checks the protocol version; says plainly when the daemon is not running.
     pub async fn connect(socket: &Path) -> Result<Daemon, ExitCode> {
         let stream = UnixStream::connect(socket).await.map_err(|_| {

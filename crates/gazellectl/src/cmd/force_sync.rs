@@ -9,16 +9,12 @@ use super::daemon::Daemon;
 use crate::EXIT_FAILED;
 
 pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) -> ExitCode {
-    let config = match crate::load_config(file) {
-        Ok(l) => l.config,
-        Err(code) => return code,
-    };
     let runtime = match crate::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     runtime.block_on(async {
-        let mut daemon = match Daemon::connect(&config.paths.socket()).await {
+        let mut daemon = match Daemon::connect_configured(file).await {
             Ok(d) => d,
             Err(code) => return code,
         };

@@ -11,8 +11,7 @@ use super::daemon::Daemon;
 use crate::EXIT_FAILED;
 
 async fn ask(file: Option<&Path>, request: Request) -> Result<Response, ExitCode> {
-    let config = crate::load_config(file)?.config;
-    let mut daemon = Daemon::connect(&config.paths.socket()).await?;
+    let mut daemon = Daemon::connect_configured(file).await?;
     match daemon.request(&request).await? {
         Response::Error { message, .. } => {
             eprintln!("gazellectl: {message}");
