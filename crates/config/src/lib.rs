@@ -12,7 +12,11 @@ pub mod platform;
 mod values;
 
 pub use load::{CONFIG_ENV, ConfigError, LoadedConfig, Setting, load};
-pub use model::{Alerts, Api, AuthMode, Business, Config, Logging, Paths, Sync};
+pub use model::{
+    Alerts, Api, AuthMode, Business, Config, Language, Logging, Paths, PhraseList, Phrases, Smtp,
+    SmtpSecurity, Sync, Technician,
+};
 pub use values::{
-    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, REDACTED, Secret, TimeZoneName,
+    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, REDACTED, Secret,
+    TimeZoneName,
 };

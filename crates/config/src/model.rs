@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::platform;
 use crate::values::{
-    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Secret, TimeZoneName,
+    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, Secret, TimeZoneName,
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,7 @@ pub struct Config {
     pub api: Api,
     pub sync: Sync,
     pub alerts: Alerts,
+    pub smtp: Smtp,
 }
 
 /// Where the daemon keeps its files.
@@ -198,22 +199,230 @@ impl Default for Sync {
     }
 }
 
-/// Who hears about what.
+/// A language of alert e-mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Fr,
+    En,
+}
+
+/// Where one technician's alerts go (keyed by the Gazelle user id in `[alerts.technicians]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Technician {
+    /// Default: the user's e-mail address in Gazelle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailAddress>,
+    /// Default: `alerts.language`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+/// Problem and resolution phrases of one maintenance-alert family. Matching ignores case
+/// and accents, so `debranche` in a list matches "débranché" in a note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhraseList {
+    pub problems: Vec<String>,
+    pub resolutions: Vec<String>,
+}
+
+fn phrases(problems: &[&str], resolutions: &[&str]) -> PhraseList {
+    let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+    PhraseList {
+        problems: own(problems),
+        resolutions: own(resolutions),
+    }
+}
+
+/// The four families of RULES.md, with its phrases as defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Phrases {
+    pub cover: PhraseList,
+    pub power: PhraseList,
+    pub reservoir: PhraseList,
+    /// Besides these phrases, "humidité" or "température" next to a word of
+    /// `environment_problem_words` is an environment problem.
+    pub environment: PhraseList,
+    pub environment_problem_words: Vec<String>,
+}
+
+impl Default for Phrases {
+    fn default() -> Self {
+        Phrases {
+            cover: phrases(
+                &[
+                    "housse enlevée", "housse enlevé", "housse retirée", "housse retiré",
+                    "sans housse", "pas de housse", "housse manquante", "housse absente",
+                    "cover removed", "cover off", "no cover", "cover missing", "without cover",
+                ],
+                &[
+                    "housse replacée", "housse remise", "housse repositionnée",
+                    "housse installée", "housse remplacée", "cover replaced", "cover back on",
+                    "cover put back", "cover reinstalled",
+                ],
+            ),
+            power: phrases(
+                &[
+                    "débranché", "débranchée", "prise débranchée", "pls débranché",
+                    "dampp chaser débranché", "déconnecté", "déconnectée", "pas branché",
+                    "non branché", "unplugged", "disconnected", "not plugged",
+                ],
+                &[
+                    "rebranché", "rebranchée", "reconnecté", "reconnectée", "branché à nouveau",
+                    "plugged back", "plugged in again", "reconnected",
+                ],
+            ),
+            reservoir: phrases(
+                &[
+                    "réservoir vide", "réservoir à remplir", "réservoir manquant",
+                    "réservoir sec", "tank empty", "empty tank", "no reservoir", "reservoir empty",
+                ],
+                &[
+                    "réservoir rempli", "réservoir remis", "réservoir rempli à nouveau",
+                    "tank filled", "tank refilled", "reservoir filled", "reservoir refilled",
+                ],
+            ),
+            environment: phrases(
+                &[
+                    "fenêtre ouverte", "chauffage", "ventilation", "window open", "open window",
+                    "heater", "air conditioning",
+                ],
+                &[
+                    "fenêtre fermée", "humidité normale", "température normale", "corrigé",
+                    "corrigée", "résolu", "résolue", "fixed", "resolved", "window closed",
+                ],
+            ),
+            environment_problem_words: [
+                "basse", "bas", "haute", "élevée", "élevé", "anormale", "anormal", "problème",
+                "trop", "low", "high", "abnormal", "problem",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        }
+    }
+}
+
+/// Who hears about what (RULES.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Alerts {
-    /// The fallback recipient of every alert (the owner).
+    /// The fallback recipient of every alert (the owner), and of low-stock and sync alerts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_email: Option<EmailAddress>,
+    /// The language of e-mails to the owner and to technicians without their own.
+    pub language: Language,
+    /// Routing by Gazelle user id: `[alerts.technicians.usr_…]` with `email` and `language`.
+    pub technicians: std::collections::BTreeMap<String, Technician>,
+    /// Institutional clients (conservatories, halls, schools) by Gazelle id…
+    pub institutional_client_ids: Vec<String>,
+    /// …or by a Gazelle client tag.
+    pub institutional_tag: String,
+    /// Automatic scans read service notes of the last this many days (a first sync pulls
+    /// years of history: those notes are history, not news). `gazellectl alerts scan --since`
+    /// reaches further back.
+    pub scan_window_days: u16,
+    /// Only alerts observed within this many days are e-mailed; older ones are recorded and
+    /// shown, not sent.
+    pub notify_within_days: u16,
     /// An alert when the last successful sync is older than this.
     pub sync_stale_after: Interval,
+    /// The same error this many runs in a row raises a sync alert.
+    pub repeated_error_runs: u16,
+    /// J-1 check of tomorrow's unconfirmed appointments.
+    pub unconfirmed_schedule: CronSpec,
+    /// Low-stock check.
+    pub low_stock_schedule: CronSpec,
+    /// A daily digest of every unresolved maintenance alert, when `digest` is true.
+    pub digest: bool,
+    pub digest_schedule: CronSpec,
+    /// Readings outside this band are an environment alert.
+    pub temperature_min_c: i16,
+    pub temperature_max_c: i16,
+    pub humidity_min_percent: u8,
+    pub humidity_max_percent: u8,
+    pub phrases: Phrases,
+    /// Also write every alert to the log (the console when in the foreground).
+    pub log_channel: bool,
+    /// Also show alerts in macOS Notification Center (through `osascript`).
+    pub macos_notifications: bool,
 }
 
 impl Default for Alerts {
     fn default() -> Self {
         Alerts {
             owner_email: None,
+            language: Language::Fr,
+            technicians: Default::default(),
+            institutional_client_ids: Vec::new(),
+            institutional_tag: "institutional".into(),
+            scan_window_days: 45,
+            notify_within_days: 7,
             sync_stale_after: Interval::from_secs(30 * 3600),
+            repeated_error_runs: 3,
+            unconfirmed_schedule: serde_plain("0 0 16 * * *"),
+            low_stock_schedule: serde_plain("0 0 8 * * *"),
+            digest: false,
+            digest_schedule: serde_plain("0 0 7 * * *"),
+            temperature_min_c: 18,
+            temperature_max_c: 26,
+            humidity_min_percent: 30,
+            humidity_max_percent: 60,
+            phrases: Phrases::default(),
+            log_channel: true,
+            macos_notifications: false,
+        }
+    }
+}
+
+/// How the connection to the mail server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused if the server cannot.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine (the host must be loopback).
+    Plain,
+}
+
+/// The mail server alerts are sent through. Without `host`, alerts are kept in the
+/// database (and the log channel) but not e-mailed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Default: the macOS Keychain item "Assistant Gazelle SMTP" for `username`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// The sender, e.g. `Assistant Gazelle <alerts@example.com>`. Default: `alerts.owner_email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Mailbox>,
+    pub timeout: Interval,
+    /// A message that failed this many times is marked dead (and shown in `gazellectl status`).
+    pub max_attempts: u16,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: None,
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: None,
+            timeout: Interval::from_secs(30),
+            max_attempts: 8,
         }
     }
 }

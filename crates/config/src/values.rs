@@ -186,6 +186,33 @@ impl Serialize for EmailAddress {
     }
 }
 
+/// A mailbox: an address with an optional display name (`Assistant Gazelle <a@b.example>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox(lettre::message::Mailbox);
+
+impl Mailbox {
+    pub fn mailbox(&self) -> &lettre::message::Mailbox {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Mailbox {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim().parse().map(Mailbox).map_err(|e| {
+            de::Error::custom(format!(
+                "`{text}` is not a mailbox like `Name <address@example.com>` ({e})"
+            ))
+        })
+    }
+}
+
+impl Serialize for Mailbox {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
 /// A log filter: a level (`info`) or `tracing` directives (`info,sqlx=warn`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFilter(String);

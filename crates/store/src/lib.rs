@@ -9,11 +9,14 @@
 //!   resolved from upstream ids; [`records`] holds one record type per mirrored table.
 //! * [`sync_log`]: stream cursors and the sync-run log.
 //! * [`inventory`]: technicians' stock (local data).
+//! * [`alerts`] and [`mail`]: alerts, scanned entries, and the durable e-mail queue.
 //! * [`reads`]: typed reads for the daemon, the alerts and the CLI.
 //! * [`money`]: exact cents and hundredths.
 
+pub mod alerts;
 pub mod error;
 pub mod inventory;
+pub mod mail;
 pub mod money;
 pub mod open;
 pub mod reads;

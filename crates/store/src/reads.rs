@@ -156,24 +156,36 @@ pub struct Backlog {
     pub outbox_pending: i64,
     pub outbox_dead: i64,
     pub open_conflicts: i64,
+    /// Unresolved, unarchived maintenance alerts.
     pub open_alerts: i64,
+    /// Open unconfirmed-appointment, low-stock and sync-health alerts.
+    pub open_system_alerts: i64,
+    pub emails_pending: i64,
+    pub emails_dead: i64,
 }
 
 pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
-    let (outbox_pending, outbox_dead, open_conflicts, open_alerts) = sqlx::query_as(
+    let row: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM Outbox WHERE State IN ('pending', 'in_flight')),
                 (SELECT COUNT(*) FROM Outbox WHERE State = 'dead'),
                 (SELECT COUNT(*) FROM Conflicts WHERE ResolvedAt IS NULL),
-                (SELECT COUNT(*) FROM MaintenanceAlerts WHERE IsResolved = 0 AND Archived = 0)",
+                (SELECT COUNT(*) FROM MaintenanceAlerts WHERE COALESCE(IsResolved, 0) = 0 AND COALESCE(Archived, 0) = 0),
+                (SELECT COUNT(*) FROM SystemAlerts WHERE ClearedAt IS NULL),
+                (SELECT COUNT(*) FROM EmailQueue WHERE State IN ('pending', 'sending')),
+                (SELECT COUNT(*) FROM EmailQueue WHERE State = 'dead')",
     )
     .fetch_one(pool)
     .await
     .context("reading the backlog counts")?;
+    let (outbox_pending, outbox_dead, open_conflicts, open_alerts, open_system_alerts, emails_pending, emails_dead) = row;
     Ok(Backlog {
         outbox_pending,
         outbox_dead,
         open_conflicts,
         open_alerts,
+        open_system_alerts,
+        emails_pending,
+        emails_dead,
     })
 }
 
