@@ -240,3 +240,99 @@ impl Drop for SimProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The `smtp-sink` binary: a real SMTP server on loopback keeping each message as a file.
+pub struct SmtpSink {
+    child: Child,
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+/// A message the sink accepted: its envelope and its raw bytes.
+pub struct Received {
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl SmtpSink {
+    /// Starts a sink writing into `dir`, on `port` (0: any).
+    pub fn start(dir: &Path, port: u16) -> SmtpSink {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("smtp-sink"))
+            .arg("--dir")
+            .arg(dir)
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn smtp-sink");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address line");
+        let info: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("smtp-sink printed `{line}`: {e}"));
+        let port = info["listening"]
+            .as_str()
+            .and_then(|a| a.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .expect("a port");
+        SmtpSink {
+            child,
+            dir: dir.to_owned(),
+            port,
+        }
+    }
+
+    /// Takes the server down (the process is killed: connections are refused).
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Every message received so far, in order.
+    pub fn received(dir: &Path) -> Vec<Received> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|x| x == "eml"));
+        names.sort();
+        names
+            .into_iter()
+            .map(|eml| {
+                let envelope: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(eml.with_extension("json")).expect("envelope"),
+                )
+                .expect("envelope JSON");
+                Received {
+                    to: envelope["to"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    raw: std::fs::read(&eml).expect("message"),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until at least `count` messages have arrived (at most `limit`).
+    pub fn wait_for(dir: &Path, count: usize, limit: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let got = SmtpSink::received(dir);
+            if got.len() >= count || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

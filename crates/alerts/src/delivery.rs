@@ -84,13 +84,22 @@ impl Delivery {
                         tracing::info!(id = email.id, kind = %email.kind, to = %email.recipient, "e-mail sent");
                     }
                     Err(error) => {
-                        let dead = matches!(error, SendError::Permanent(_)) || attempts >= self.max_attempts;
+                        let dead = matches!(error, SendError::Permanent(_))
+                            || attempts >= self.max_attempts;
                         let wait = backoff(attempts);
                         let next = Timestamp::now()
-                            .checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
+                            .checked_add(
+                                SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX),
+                            )
                             .unwrap_or(Timestamp::MAX);
-                        mail::mark_failed(&mut tx, email.id, &error.to_string(), &store::time::utc_text(next), dead)
-                            .await?;
+                        mail::mark_failed(
+                            &mut tx,
+                            email.id,
+                            &error.to_string(),
+                            &store::time::utc_text(next),
+                            dead,
+                        )
+                        .await?;
                         if dead {
                             report.dead += 1;
                             tracing::error!(id = email.id, kind = %email.kind, to = %email.recipient, attempts, error = %error, "e-mail given up: marked dead");
@@ -117,7 +126,10 @@ impl Delivery {
                 Ok(mut tx) => match mail::release_interrupted(&mut tx).await {
                     Ok(n) => {
                         if n > 0 {
-                            tracing::warn!(count = n, "e-mails interrupted mid-send are queued again");
+                            tracing::warn!(
+                                count = n,
+                                "e-mails interrupted mid-send are queued again"
+                            );
                         }
                         let _ = tx.commit().await;
                     }

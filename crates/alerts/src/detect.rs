@@ -92,7 +92,13 @@ async fn commit(tx: store::WriteTx) -> Result<(), StoreError> {
 }
 
 fn piano_name(make: Option<&str>, model: Option<&str>) -> Option<String> {
-    let name = [make, model].into_iter().flatten().map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    let name = [make, model]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     (!name.is_empty()).then_some(name)
 }
 
@@ -101,7 +107,11 @@ impl Detectors {
         Detectors {
             scanner: NoteScanner::from_config(&config.alerts),
             router: Router::from_config(&config.alerts),
-            email: config.smtp.host.as_deref().is_some_and(|h| !h.trim().is_empty()),
+            email: config
+                .smtp
+                .host
+                .as_deref()
+                .is_some_and(|h| !h.trim().is_empty()),
             store,
             config,
         }
@@ -121,19 +131,27 @@ impl Detectors {
     pub async fn scan_notes(&self, since: Option<Timestamp>) -> Result<DetectReport, StoreError> {
         let a = &self.config.alerts;
         let now = Timestamp::now();
-        let since = since.unwrap_or_else(|| now.saturating_sub(days(a.scan_window_days)).unwrap_or(now));
-        let notify_from = now.saturating_sub(days(a.notify_within_days)).unwrap_or(now);
+        let since =
+            since.unwrap_or_else(|| now.saturating_sub(days(a.scan_window_days)).unwrap_or(now));
+        let notify_from = now
+            .saturating_sub(days(a.notify_within_days))
+            .unwrap_or(now);
         let tz = timezone(&self.config);
         let since_text = store::time::utc_text(since);
         let mut report = DetectReport::default();
         loop {
-            let notes = alerts::unscanned_service_notes(self.store.reader(), &since_text, 500).await?;
+            let notes =
+                alerts::unscanned_service_notes(self.store.reader(), &since_text, 500).await?;
             if notes.is_empty() {
                 return Ok(report);
             }
             // Institutional clients first: their e-mails are queued (and sent) first.
             let mut notes = notes;
-            notes.sort_by_key(|n| !self.router.is_institutional(n.client_external_id.as_deref(), n.client_tags.as_deref()));
+            notes.sort_by_key(|n| {
+                !self
+                    .router
+                    .is_institutional(n.client_external_id.as_deref(), n.client_tags.as_deref())
+            });
             let mut tx = self.store.begin_write().await?;
             let mut logged = Vec::new();
             for note in &notes {
@@ -144,13 +162,25 @@ impl Detectors {
                     .collect::<Vec<_>>()
                     .join("\n");
                 let occurred: Option<Timestamp> = note.occurred_at.parse().ok();
-                let date = occurred.map_or_else(|| note.occurred_at.chars().take(10).collect(), |t| store::time::date_text(t.to_zoned(tz.clone()).date()));
-                let recipient = self.router.technician(note.user_id.as_deref(), note.technician_email.as_deref());
-                let technician = piano_name(note.technician_first_name.as_deref(), note.technician_last_name.as_deref());
-                let institutional = self.router.is_institutional(note.client_external_id.as_deref(), note.client_tags.as_deref());
+                let date = occurred.map_or_else(
+                    || note.occurred_at.chars().take(10).collect(),
+                    |t| store::time::date_text(t.to_zoned(tz.clone()).date()),
+                );
+                let recipient = self
+                    .router
+                    .technician(note.user_id.as_deref(), note.technician_email.as_deref());
+                let technician = piano_name(
+                    note.technician_first_name.as_deref(),
+                    note.technician_last_name.as_deref(),
+                );
+                let institutional = self.router.is_institutional(
+                    note.client_external_id.as_deref(),
+                    note.client_tags.as_deref(),
+                );
                 let mut created = 0;
                 for finding in self.scanner.scan(&text) {
-                    let external_id = format!("{}:{}", note.entry_external_id, finding.family.as_str());
+                    let external_id =
+                        format!("{}:{}", note.entry_external_id, finding.family.as_str());
                     let description = finding.description();
                     let new = NewMaintenanceAlert {
                         external_id: external_id.clone(),
@@ -181,7 +211,10 @@ impl Detectors {
                             family: finding.family.as_str(),
                             client: &note.company_name,
                             institutional,
-                            piano: piano_name(note.piano_make.as_deref(), note.piano_model.as_deref()),
+                            piano: piano_name(
+                                note.piano_make.as_deref(),
+                                note.piano_model.as_deref(),
+                            ),
                             piano_external_id: note.piano_external_id.as_deref(),
                             client_external_id: note.client_external_id.as_deref(),
                             room: note.piano_location.as_deref(),
@@ -191,7 +224,19 @@ impl Detectors {
                             excerpt: &finding.excerpt,
                         };
                         let composed = message::maintenance(&facts, to.language);
-                        if mail::queue(&mut tx, &email(format!("maintenance:{external_id}:{}", to.address), "maintenance", to, composed, Some(id), None)).await? {
+                        if mail::queue(
+                            &mut tx,
+                            &email(
+                                format!("maintenance:{external_id}:{}", to.address),
+                                "maintenance",
+                                to,
+                                composed,
+                                Some(id),
+                                None,
+                            ),
+                        )
+                        .await?
+                        {
                             report.emails_queued += 1;
                         }
                     }
@@ -204,14 +249,22 @@ impl Detectors {
                     tracing::warn!(alert = id, client = %client, "maintenance alert: {description}");
                 }
             }
-            crate::notify_desktop(&self.config, logged.len(), "Assistant Gazelle", "nouvelle(s) alerte(s) d'entretien");
+            crate::notify_desktop(
+                &self.config,
+                logged.len(),
+                "Assistant Gazelle",
+                "nouvelle(s) alerte(s) d'entretien",
+            );
         }
     }
 
     /// J-1: tomorrow's unconfirmed appointments, each re-checked against Gazelle just before
     /// its notice is queued (if the check fails, the notice goes anyway: one too many beats
     /// one missing). `client` is `None` when sync is not configured (no re-check).
-    pub async fn unconfirmed(&self, client: Option<&GazelleClient>) -> Result<DetectReport, StoreError> {
+    pub async fn unconfirmed(
+        &self,
+        client: Option<&GazelleClient>,
+    ) -> Result<DetectReport, StoreError> {
         let tz = timezone(&self.config);
         let tomorrow = self.today().tomorrow().unwrap_or(self.today());
         let bound = |d: Date| {
@@ -231,25 +284,37 @@ impl Detectors {
             .filter(|a| a.kind == "unconfirmed" && a.key.ends_with(&date))
             .map(|a| a.key.clone())
             .collect();
-        report.cleared += alerts::clear_system_alerts_except(&mut tx, SystemKind::Unconfirmed, &current).await?.len() as u32;
+        report.cleared +=
+            alerts::clear_system_alerts_except(&mut tx, SystemKind::Unconfirmed, &current)
+                .await?
+                .len() as u32;
         commit(tx).await?;
 
-        for appointment in alerts::unconfirmed_appointments(self.store.reader(), &from, &to).await? {
+        for appointment in alerts::unconfirmed_appointments(self.store.reader(), &from, &to).await?
+        {
             report.scanned += 1;
-            if self.router.is_institutional(appointment.client_external_id.as_deref(), appointment.client_tags.as_deref()) {
+            if self.router.is_institutional(
+                appointment.client_external_id.as_deref(),
+                appointment.client_tags.as_deref(),
+            ) {
                 continue;
             }
             if let Some(client) = client {
                 match client
-                    .execute::<serde_json::Value>(api_client::documents::EVENT, json!({"eventId": appointment.external_id}))
+                    .execute::<serde_json::Value>(
+                        api_client::documents::EVENT,
+                        json!({"eventId": appointment.external_id}),
+                    )
                     .await
                 {
                     Ok(data) => {
-                        let live: Option<Event> = serde_json::from_value(data["event"].clone()).ok().flatten();
+                        let live: Option<Event> =
+                            serde_json::from_value(data["event"].clone()).ok().flatten();
                         let still = live.as_ref().is_some_and(|e| {
                             !e.confirmed_by_client.unwrap_or(false)
                                 && e.status.as_deref().unwrap_or("ACTIVE") == "ACTIVE"
-                                && e.user.as_ref().map(|u| u.id.as_str()) == Some(appointment.technician_id.as_str())
+                                && e.user.as_ref().map(|u| u.id.as_str())
+                                    == Some(appointment.technician_id.as_str())
                         });
                         if !still {
                             tracing::info!(event = %appointment.external_id, "confirmed, moved or cancelled since the last pull: no J-1 notice");
@@ -261,16 +326,33 @@ impl Detectors {
                     }
                 }
             }
-            let key = format!("{}:{}:{}", appointment.external_id, appointment.technician_id, date);
+            let key = format!(
+                "{}:{}:{}",
+                appointment.external_id, appointment.technician_id, date
+            );
             let start: Option<Timestamp> = appointment.start_at.parse().ok();
-            let time = start.map_or_else(|| appointment.start_at.clone(), |t| t.to_zoned(tz.clone()).strftime("%H:%M").to_string());
+            let time = start.map_or_else(
+                || appointment.start_at.clone(),
+                |t| t.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
+            );
             let summary = format!("{} {} — {}", date, time, appointment.company_name);
             let mut tx = self.store.begin_write().await?;
-            let raised = alerts::raise_system_alert(&mut tx, SystemKind::Unconfirmed, &key, false, &summary, &json!({"event": appointment.external_id, "technician": appointment.technician_id})).await?;
+            let raised = alerts::raise_system_alert(
+                &mut tx,
+                SystemKind::Unconfirmed,
+                &key,
+                false,
+                &summary,
+                &json!({"event": appointment.external_id, "technician": appointment.technician_id}),
+            )
+            .await?;
             if raised.is_some() {
                 report.raised += 1;
             }
-            let recipient = self.router.technician(Some(&appointment.technician_id), appointment.technician_email.as_deref());
+            let recipient = self.router.technician(
+                Some(&appointment.technician_id),
+                appointment.technician_email.as_deref(),
+            );
             if let (true, Some(to)) = (self.email, &recipient) {
                 let facts = message::UnconfirmedFacts {
                     event_external_id: &appointment.external_id,
@@ -279,12 +361,27 @@ impl Detectors {
                     first_name: appointment.technician_first_name.as_deref(),
                     time,
                     client: &appointment.company_name,
-                    piano: piano_name(appointment.piano_make.as_deref(), appointment.piano_model.as_deref()),
+                    piano: piano_name(
+                        appointment.piano_make.as_deref(),
+                        appointment.piano_model.as_deref(),
+                    ),
                     duration_minutes: appointment.duration,
                 };
                 let composed = message::unconfirmed(&facts, to.language);
                 // The key is permanent: never twice for the same (appointment, technician, date).
-                if mail::queue(&mut tx, &email(format!("unconfirmed:{key}"), "unconfirmed", to, composed, None, raised)).await? {
+                if mail::queue(
+                    &mut tx,
+                    &email(
+                        format!("unconfirmed:{key}"),
+                        "unconfirmed",
+                        to,
+                        composed,
+                        None,
+                        raised,
+                    ),
+                )
+                .await?
+                {
                     report.emails_queued += 1;
                 }
             }
@@ -302,12 +399,30 @@ impl Detectors {
         let owner = self.router.owner();
         let mut report = DetectReport::default();
         let mut tx = self.store.begin_write().await?;
-        let keys: Vec<String> = rows.iter().map(|r| format!("{}:{}", r.product_id, r.technician_id)).collect();
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}:{}", r.product_id, r.technician_id))
+            .collect();
         for (row, key) in rows.iter().zip(&keys) {
             report.scanned += 1;
-            let technician = row.technician_name.clone().unwrap_or_else(|| row.technician_id.clone());
-            let summary = format!("{} — {technician}: {} (seuil {})", row.product_name, row.quantity, row.reorder_threshold);
-            let Some(id) = alerts::raise_system_alert(&mut tx, SystemKind::LowStock, key, row.quantity == 0, &summary, &json!(row)).await? else {
+            let technician = row
+                .technician_name
+                .clone()
+                .unwrap_or_else(|| row.technician_id.clone());
+            let summary = format!(
+                "{} — {technician}: {} (seuil {})",
+                row.product_name, row.quantity, row.reorder_threshold
+            );
+            let Some(id) = alerts::raise_system_alert(
+                &mut tx,
+                SystemKind::LowStock,
+                key,
+                row.quantity == 0,
+                &summary,
+                &json!(row),
+            )
+            .await?
+            else {
                 continue;
             };
             report.raised += 1;
@@ -315,48 +430,93 @@ impl Detectors {
                 tracing::warn!(product = %row.product_name, technician = %row.technician_id, quantity = row.quantity, "low stock");
             }
             if let (true, Some(to)) = (self.email, &owner) {
-                let composed = message::low_stock(id, &row.product_name, &technician, row.quantity, row.reorder_threshold, to.language);
-                if mail::queue(&mut tx, &email(format!("low_stock:{id}"), "low_stock", to, composed, None, Some(id))).await? {
+                let composed = message::low_stock(
+                    id,
+                    &row.product_name,
+                    &technician,
+                    row.quantity,
+                    row.reorder_threshold,
+                    to.language,
+                );
+                if mail::queue(
+                    &mut tx,
+                    &email(
+                        format!("low_stock:{id}"),
+                        "low_stock",
+                        to,
+                        composed,
+                        None,
+                        Some(id),
+                    ),
+                )
+                .await?
+                {
                     report.emails_queued += 1;
                 }
             }
         }
-        report.cleared += alerts::clear_system_alerts_except(&mut tx, SystemKind::LowStock, &keys).await?.len() as u32;
+        report.cleared += alerts::clear_system_alerts_except(&mut tx, SystemKind::LowStock, &keys)
+            .await?
+            .len() as u32;
         commit(tx).await?;
         Ok(report)
     }
 
     /// Sync health, from the run log and the authorization state. `running_since` is when
     /// the daemon started: a fresh install is not "stale" before it had a chance to sync.
-    pub async fn sync_health(&self, authorization_lost: bool, running_since: Timestamp) -> Result<DetectReport, StoreError> {
+    pub async fn sync_health(
+        &self,
+        authorization_lost: bool,
+        running_since: Timestamp,
+    ) -> Result<DetectReport, StoreError> {
         let a = &self.config.alerts;
         let runs = store::sync_log::recent_runs(self.store.reader(), 50).await?;
         let mut conditions: Vec<(String, String)> = Vec::new();
         if authorization_lost {
-            conditions.push(("authorization".into(), "autorisation Gazelle perdue : lancez `gazellectl auth login`".into()));
+            conditions.push((
+                "authorization".into(),
+                "autorisation Gazelle perdue : lancez `gazellectl auth login`".into(),
+            ));
         }
         let last_success = runs
             .iter()
             .filter(|r| r.status == "succeeded")
-            .filter_map(|r| r.finished_at.as_deref().and_then(|t| t.parse::<Timestamp>().ok()))
+            .filter_map(|r| {
+                r.finished_at
+                    .as_deref()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+            })
             .max();
-        let stale_after = SignedDuration::try_from(a.sync_stale_after.duration()).unwrap_or(SignedDuration::MAX);
+        let stale_after =
+            SignedDuration::try_from(a.sync_stale_after.duration()).unwrap_or(SignedDuration::MAX);
         let reference = last_success.unwrap_or(running_since);
         if Timestamp::now().duration_since(reference) > stale_after {
             let since = last_success.map_or_else(|| "jamais".to_owned(), store::time::utc_text);
-            conditions.push(("stale".into(), format!("aucune synchronisation réussie depuis {since}")));
+            conditions.push((
+                "stale".into(),
+                format!("aucune synchronisation réussie depuis {since}"),
+            ));
         }
         let n = usize::from(a.repeated_error_runs.max(1));
-        let finished: Vec<&store::sync_log::RunSummary> = runs.iter().filter(|r| r.finished_at.is_some()).take(n).collect();
+        let finished: Vec<&store::sync_log::RunSummary> = runs
+            .iter()
+            .filter(|r| r.finished_at.is_some())
+            .take(n)
+            .collect();
         if finished.len() == n {
-            let errors = |r: &store::sync_log::RunSummary| serde_json::from_str::<Vec<String>>(&r.errors).unwrap_or_default();
+            let errors = |r: &store::sync_log::RunSummary| {
+                serde_json::from_str::<Vec<String>>(&r.errors).unwrap_or_default()
+            };
             let mut common = errors(finished[0]);
             for run in &finished[1..] {
                 let these = errors(run);
                 common.retain(|e| these.contains(e));
             }
             if let Some(error) = common.first() {
-                conditions.push(("repeated_error".into(), format!("la même erreur {n} fois de suite : {error}")));
+                conditions.push((
+                    "repeated_error".into(),
+                    format!("la même erreur {n} fois de suite : {error}"),
+                ));
             }
         }
         let owner = self.router.owner();
@@ -365,24 +525,60 @@ impl Detectors {
         let keys: Vec<String> = conditions.iter().map(|(k, _)| k.clone()).collect();
         for (key, summary) in &conditions {
             report.scanned += 1;
-            let Some(id) = alerts::raise_system_alert(&mut tx, SystemKind::SyncHealth, key, key == "authorization", summary, &json!({})).await? else {
+            let Some(id) = alerts::raise_system_alert(
+                &mut tx,
+                SystemKind::SyncHealth,
+                key,
+                key == "authorization",
+                summary,
+                &json!({}),
+            )
+            .await?
+            else {
                 continue;
             };
             report.raised += 1;
             tracing::error!(condition = %key, "sync health: {summary}");
             if let (true, Some(to)) = (self.email, &owner) {
                 let composed = message::sync_health(id, summary, false, to.language);
-                if mail::queue(&mut tx, &email(format!("sync_health:{id}"), "sync_health", to, composed, None, Some(id))).await? {
+                if mail::queue(
+                    &mut tx,
+                    &email(
+                        format!("sync_health:{id}"),
+                        "sync_health",
+                        to,
+                        composed,
+                        None,
+                        Some(id),
+                    ),
+                )
+                .await?
+                {
                     report.emails_queued += 1;
                 }
             }
         }
-        for cleared in alerts::clear_system_alerts_except(&mut tx, SystemKind::SyncHealth, &keys).await? {
+        for cleared in
+            alerts::clear_system_alerts_except(&mut tx, SystemKind::SyncHealth, &keys).await?
+        {
             report.cleared += 1;
             tracing::info!(condition = %cleared.key, "sync health recovered: {}", cleared.summary);
             if let (true, Some(to)) = (self.email, &owner) {
-                let composed = message::sync_health(cleared.id, &cleared.summary, true, to.language);
-                if mail::queue(&mut tx, &email(format!("sync_health:cleared:{}", cleared.id), "sync_health", to, composed, None, Some(cleared.id))).await? {
+                let composed =
+                    message::sync_health(cleared.id, &cleared.summary, true, to.language);
+                if mail::queue(
+                    &mut tx,
+                    &email(
+                        format!("sync_health:cleared:{}", cleared.id),
+                        "sync_health",
+                        to,
+                        composed,
+                        None,
+                        Some(cleared.id),
+                    ),
+                )
+                .await?
+                {
                     report.emails_queued += 1;
                 }
             }
@@ -397,18 +593,22 @@ impl Detectors {
         let (true, Some(to)) = (self.email, self.router.owner()) else {
             return Ok(report);
         };
-        let open = alerts::list_alerts(self.store.reader(), alerts::AlertFilter::Unresolved, 1000).await?;
+        let open =
+            alerts::list_alerts(self.store.reader(), alerts::AlertFilter::Unresolved, 1000).await?;
         if open.is_empty() {
             return Ok(report);
         }
         let lines: Vec<message::DigestLine> = open
             .iter()
             .map(|a| message::DigestLine {
-                institutional: self.router.is_institutional(a.client_external_id.as_deref(), a.client_tags.as_deref()),
+                institutional: self
+                    .router
+                    .is_institutional(a.client_external_id.as_deref(), a.client_tags.as_deref()),
                 date: a.date_observation.clone(),
                 family: a.alert_type.clone(),
                 client: a.company_name.clone(),
-                piano: piano_name(a.piano_make.as_deref(), a.piano_model.as_deref()).unwrap_or_default(),
+                piano: piano_name(a.piano_make.as_deref(), a.piano_model.as_deref())
+                    .unwrap_or_default(),
                 description: a.description.clone().unwrap_or_default(),
             })
             .collect();
@@ -416,7 +616,19 @@ impl Detectors {
         let date = store::time::date_text(self.today());
         let composed = message::digest(&date, &lines, to.language);
         let mut tx = self.store.begin_write().await?;
-        if mail::queue(&mut tx, &email(format!("digest:{date}"), "digest", &to, composed, None, None)).await? {
+        if mail::queue(
+            &mut tx,
+            &email(
+                format!("digest:{date}"),
+                "digest",
+                &to,
+                composed,
+                None,
+                None,
+            ),
+        )
+        .await?
+        {
             report.emails_queued += 1;
         }
         commit(tx).await?;
@@ -430,17 +642,35 @@ impl Detectors {
         }
         let recipient = match to {
             Some(address) => {
-                address.parse::<lettre::Address>().map_err(|e| format!("`{address}` is not an e-mail address: {e}"))?;
-                Recipient { address: address.to_owned(), language: self.config.alerts.language }
+                address
+                    .parse::<lettre::Address>()
+                    .map_err(|e| format!("`{address}` is not an e-mail address: {e}"))?;
+                Recipient {
+                    address: address.to_owned(),
+                    language: self.config.alerts.language,
+                }
             }
-            None => self.router.owner().ok_or("no address: give --to ADDRESS or set `alerts.owner_email`")?,
+            None => self
+                .router
+                .owner()
+                .ok_or("no address: give --to ADDRESS or set `alerts.owner_email`")?,
         };
         let nonce = store::time::now_text().replace([':', '-'], "");
         let composed = message::test(&nonce, recipient.language);
         let mut tx = self.store.begin_write().await.map_err(|e| e.to_string())?;
-        mail::queue(&mut tx, &email(format!("test:{nonce}:{}", recipient.address), "test", &recipient, composed, None, None))
-            .await
-            .map_err(|e| e.to_string())?;
+        mail::queue(
+            &mut tx,
+            &email(
+                format!("test:{nonce}:{}", recipient.address),
+                "test",
+                &recipient,
+                composed,
+                None,
+                None,
+            ),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         commit(tx).await.map_err(|e| e.to_string())?;
         Ok(recipient.address)
     }

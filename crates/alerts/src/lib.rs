@@ -28,7 +28,10 @@ pub fn notify_desktop(config: &config::Config, count: usize, title: &str, what: 
         text.replace(['"', '\\'], ""),
         title.replace(['"', '\\'], "")
     );
-    if let Err(e) = std::process::Command::new("osascript").args(["-e", &script]).spawn() {
+    if let Err(e) = std::process::Command::new("osascript")
+        .args(["-e", &script])
+        .spawn()
+    {
         tracing::warn!(error = %e, "cannot show a desktop notification");
     }
 }

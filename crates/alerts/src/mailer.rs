@@ -36,7 +36,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("server", &self.describe).finish()
+        f.debug_struct("Mailer")
+            .field("server", &self.describe)
+            .finish()
     }
 }
 
@@ -52,15 +54,27 @@ fn is_loopback(host: &str) -> bool {
 impl Mailer {
     /// The mailer of the configuration, `Ok(None)` when no `smtp.host` is set (alerts are
     /// then kept and logged, not e-mailed), or why the configuration cannot work.
-    pub fn from_config(smtp: &Smtp, owner: Option<&config::EmailAddress>) -> Result<Option<Mailer>, String> {
-        let Some(host) = smtp.host.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+    pub fn from_config(
+        smtp: &Smtp,
+        owner: Option<&config::EmailAddress>,
+    ) -> Result<Option<Mailer>, String> {
+        let Some(host) = smtp
+            .host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+        else {
             return Ok(None);
         };
         let from = match (&smtp.from, owner) {
             (Some(from), _) => from.mailbox().clone(),
-            (None, Some(owner)) => Mailbox::new(Some("Assistant Gazelle".into()), owner.address().clone()),
+            (None, Some(owner)) => {
+                Mailbox::new(Some("Assistant Gazelle".into()), owner.address().clone())
+            }
             (None, None) => {
-                return Err("key `smtp.from` (or `alerts.owner_email`) is needed to send e-mail".into());
+                return Err(
+                    "key `smtp.from` (or `alerts.owner_email`) is needed to send e-mail".into(),
+                );
             }
         };
         let builder = match smtp.security {
@@ -132,7 +146,10 @@ impl Mailer {
 /// stable Message-ID and its thread.
 pub fn build(from: &Mailbox, email: &QueuedEmail) -> Result<Message, SendError> {
     let to: Mailbox = email.recipient.parse().map_err(|e| {
-        SendError::Permanent(format!("recipient `{}` is not an address: {e}", email.recipient))
+        SendError::Permanent(format!(
+            "recipient `{}` is not an address: {e}",
+            email.recipient
+        ))
     })?;
     let mut builder = Message::builder()
         .from(from.clone())
@@ -140,7 +157,9 @@ pub fn build(from: &Mailbox, email: &QueuedEmail) -> Result<Message, SendError> 
         .subject(email.subject.clone())
         .message_id(Some(email.message_id.clone()));
     if let Some(thread) = &email.thread_id {
-        builder = builder.in_reply_to(thread.clone()).references(thread.clone());
+        builder = builder
+            .in_reply_to(thread.clone())
+            .references(thread.clone());
     }
     builder
         .multipart(
@@ -182,13 +201,29 @@ mod tests {
     #[test]
     fn plain_is_only_for_loopback_and_a_sender_is_needed() {
         let owner: config::EmailAddress = serde_json::from_str("\"owner@example.test\"").unwrap();
-        let err = Mailer::from_config(&smtp("host = \"mail.example.test\"\nsecurity = \"plain\""), Some(&owner)).unwrap_err();
+        let err = Mailer::from_config(
+            &smtp("host = \"mail.example.test\"\nsecurity = \"plain\""),
+            Some(&owner),
+        )
+        .unwrap_err();
         assert!(err.contains("smtp.security"), "{err}");
-        assert!(Mailer::from_config(&smtp("host = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 2525"), Some(&owner)).unwrap().is_some());
-        let err = Mailer::from_config(&smtp("host = \"127.0.0.1\"\nsecurity = \"plain\""), None).unwrap_err();
+        assert!(
+            Mailer::from_config(
+                &smtp("host = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 2525"),
+                Some(&owner)
+            )
+            .unwrap()
+            .is_some()
+        );
+        let err = Mailer::from_config(&smtp("host = \"127.0.0.1\"\nsecurity = \"plain\""), None)
+            .unwrap_err();
         assert!(err.contains("smtp.from"), "{err}");
         assert!(Mailer::from_config(&smtp(""), None).unwrap().is_none());
-        let err = Mailer::from_config(&smtp("host = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"u\""), Some(&owner)).unwrap_err();
+        let err = Mailer::from_config(
+            &smtp("host = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"u\""),
+            Some(&owner),
+        )
+        .unwrap_err();
         assert!(err.contains("smtp.password"), "{err}");
     }
 }

@@ -24,7 +24,13 @@ pub struct Composed {
 pub fn message_id(kind: &str, key: &str) -> String {
     let clean: String = format!("{kind}.{key}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '.' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '.'
+            }
+        })
         .collect();
     format!("<{clean}@{ID_DOMAIN}>")
 }
@@ -55,7 +61,12 @@ struct Body<'a> {
 impl Body<'_> {
     fn text(&self) -> String {
         let mut out = format!("{}\n\n", self.opening);
-        let width = self.rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+        let width = self
+            .rows
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
         for (label, value) in &self.rows {
             let pad = width - label.chars().count();
             out.push_str(&format!("{label}{} : {value}\n", " ".repeat(pad)));
@@ -77,7 +88,10 @@ impl Body<'_> {
                 escape(value)
             ));
         }
-        out.push_str(&format!("</table>\n<p>{}</p>\n</body></html>\n", escape(&self.closing)));
+        out.push_str(&format!(
+            "</table>\n<p>{}</p>\n</body></html>\n",
+            escape(&self.closing)
+        ));
         out
     }
 
@@ -154,18 +168,42 @@ pub fn maintenance(facts: &MaintenanceFacts<'_>, language: Language) -> Composed
         Language::Fr => (
             format!(
                 "{}Alerte d'entretien : {}.",
-                if facts.institutional { "[Institutionnel] " } else { "" },
+                if facts.institutional {
+                    "[Institutionnel] "
+                } else {
+                    ""
+                },
                 family_label(facts.family, language)
             ),
-            ["Client", "Piano", "Pièce", "Date", "Technicien", "Constat", "Note"],
+            [
+                "Client",
+                "Piano",
+                "Pièce",
+                "Date",
+                "Technicien",
+                "Constat",
+                "Note",
+            ],
         ),
         Language::En => (
             format!(
                 "{}Maintenance alert: {}.",
-                if facts.institutional { "[Institutional] " } else { "" },
+                if facts.institutional {
+                    "[Institutional] "
+                } else {
+                    ""
+                },
                 family_label(facts.family, language)
             ),
-            ["Client", "Piano", "Room", "Date", "Technician", "Finding", "Note"],
+            [
+                "Client",
+                "Piano",
+                "Room",
+                "Date",
+                "Technician",
+                "Finding",
+                "Note",
+            ],
         ),
     };
     let rows = vec![
@@ -182,7 +220,11 @@ pub fn maintenance(facts: &MaintenanceFacts<'_>, language: Language) -> Composed
         rows,
         closing: closing(language),
     }
-    .compose(subject, message_id("alert", facts.alert_external_id), thread)
+    .compose(
+        subject,
+        message_id("alert", facts.alert_external_id),
+        thread,
+    )
 }
 
 /// What a J-1 notice says.
@@ -204,12 +246,14 @@ pub fn unconfirmed(facts: &UnconfirmedFacts<'_>, language: Language) -> Composed
     let (subject, opening, labels) = match language {
         Language::Fr => (
             format!("RV non confirmé demain chez {}", facts.client),
-            format!("Bonjour {name}, le client n'a pas encore confirmé le rendez-vous de demain.").replace("Bonjour ,", "Bonjour,"),
+            format!("Bonjour {name}, le client n'a pas encore confirmé le rendez-vous de demain.")
+                .replace("Bonjour ,", "Bonjour,"),
             ["Heure", "Client", "Piano", "Durée"],
         ),
         Language::En => (
             format!("Unconfirmed appointment tomorrow at {}", facts.client),
-            format!("Hello {name}, the client has not confirmed tomorrow's appointment yet.").replace("Hello ,", "Hello,"),
+            format!("Hello {name}, the client has not confirmed tomorrow's appointment yet.")
+                .replace("Hello ,", "Hello,"),
             ["Time", "Client", "Piano", "Duration"],
         ),
     };
@@ -217,9 +261,17 @@ pub fn unconfirmed(facts: &UnconfirmedFacts<'_>, language: Language) -> Composed
         (labels[0], facts.time.clone()),
         (labels[1], facts.client.to_owned()),
         (labels[2], facts.piano.clone().unwrap_or_else(|| "—".into())),
-        (labels[3], facts.duration_minutes.map_or_else(|| "—".into(), |m| format!("{m} min"))),
+        (
+            labels[3],
+            facts
+                .duration_minutes
+                .map_or_else(|| "—".into(), |m| format!("{m} min")),
+        ),
     ];
-    let key = format!("{}.{}.{}", facts.event_external_id, facts.technician_id, facts.date);
+    let key = format!(
+        "{}.{}.{}",
+        facts.event_external_id, facts.technician_id, facts.date
+    );
     Body {
         opening,
         rows,
@@ -228,7 +280,10 @@ pub fn unconfirmed(facts: &UnconfirmedFacts<'_>, language: Language) -> Composed
     .compose(
         subject,
         message_id("unconfirmed", &key),
-        Some(message_id("j1", &format!("{}.{}", facts.technician_id, facts.date))),
+        Some(message_id(
+            "j1",
+            &format!("{}.{}", facts.technician_id, facts.date),
+        )),
     )
 }
 
@@ -246,17 +301,31 @@ pub fn low_stock(
         Language::Fr => (
             format!(
                 "{} — {product} — {technician}",
-                if critical { "Rupture de stock" } else { "Stock bas" }
+                if critical {
+                    "Rupture de stock"
+                } else {
+                    "Stock bas"
+                }
             ),
-            format!("Le stock de {product} de {technician} est {}.", if critical { "épuisé" } else { "bas" }),
+            format!(
+                "Le stock de {product} de {technician} est {}.",
+                if critical { "épuisé" } else { "bas" }
+            ),
             ["Produit", "Technicien", "Quantité", "Seuil"],
         ),
         Language::En => (
             format!(
                 "{} — {product} — {technician}",
-                if critical { "Out of stock" } else { "Low stock" }
+                if critical {
+                    "Out of stock"
+                } else {
+                    "Low stock"
+                }
             ),
-            format!("{technician}'s stock of {product} is {}.", if critical { "empty" } else { "low" }),
+            format!(
+                "{technician}'s stock of {product} is {}.",
+                if critical { "empty" } else { "low" }
+            ),
             ["Product", "Technician", "Quantity", "Threshold"],
         ),
     };
@@ -271,7 +340,11 @@ pub fn low_stock(
         rows,
         closing: closing(language),
     }
-    .compose(subject, message_id("low-stock", &alert_id.to_string()), None)
+    .compose(
+        subject,
+        message_id("low-stock", &alert_id.to_string()),
+        None,
+    )
 }
 
 /// A sync-health notice: raised (`cleared` false) or back to normal.
@@ -326,7 +399,11 @@ pub struct DigestLine {
 /// The daily digest of unresolved alerts, institutional clients first.
 pub fn digest(date: &str, lines: &[DigestLine], language: Language) -> Composed {
     let mut sorted: Vec<&DigestLine> = lines.iter().collect();
-    sorted.sort_by(|a, b| b.institutional.cmp(&a.institutional).then(b.date.cmp(&a.date)));
+    sorted.sort_by(|a, b| {
+        b.institutional
+            .cmp(&a.institutional)
+            .then(b.date.cmp(&a.date))
+    });
     let (subject, opening) = match language {
         Language::Fr => (
             format!("Alertes d'entretien ouvertes — {date}"),
@@ -358,7 +435,11 @@ pub fn digest(date: &str, lines: &[DigestLine], language: Language) -> Composed 
         rows,
         closing: closing(language),
     }
-    .compose(subject, message_id("digest", date), Some(message_id("digest", "thread")))
+    .compose(
+        subject,
+        message_id("digest", date),
+        Some(message_id("digest", "thread")),
+    )
 }
 
 /// `gazellectl alerts test-email`.
@@ -387,7 +468,10 @@ mod tests {
 
     #[test]
     fn message_ids_are_stable_and_valid() {
-        assert_eq!(message_id("alert", "tme_ab:cover"), "<alert.tme_ab.cover@assistant-gazelle.invalid>");
+        assert_eq!(
+            message_id("alert", "tme_ab:cover"),
+            "<alert.tme_ab.cover@assistant-gazelle.invalid>"
+        );
     }
 
     #[test]
@@ -407,11 +491,20 @@ mod tests {
             excerpt: "PLS débranché",
         };
         let m = maintenance(&facts, Language::Fr);
-        assert_eq!(m.subject, "Alerte PLS — Salle <Bourgie> & Cie — Steinway D-274 (Salle de concert)");
+        assert_eq!(
+            m.subject,
+            "Alerte PLS — Salle <Bourgie> & Cie — Steinway D-274 (Salle de concert)"
+        );
         assert!(m.html.contains("Salle &lt;Bourgie&gt; &amp; Cie"));
         assert!(m.text.contains("Technicien : Élise Côté"), "{}", m.text);
-        assert!(m.text.starts_with("[Institutionnel] Alerte d'entretien : Alimentation"));
-        assert_eq!(m.thread_id.as_deref(), Some("<piano.ins_1@assistant-gazelle.invalid>"));
+        assert!(
+            m.text
+                .starts_with("[Institutionnel] Alerte d'entretien : Alimentation")
+        );
+        assert_eq!(
+            m.thread_id.as_deref(),
+            Some("<piano.ins_1@assistant-gazelle.invalid>")
+        );
         let en = maintenance(&facts, Language::En);
         assert!(en.subject.starts_with("PLS alert — "));
     }

@@ -190,10 +190,12 @@ impl NoteScanner {
             let problems = kept;
             let mut resolution = None;
             for phrase in &rules.resolutions {
-                let found = matches(&words, &word, &phrase.words).into_iter().find(|&start| {
-                    let end = start + phrase.words.len();
-                    !negated(start) && !problems.iter().any(|(s, e)| start < *e && *s < end)
-                });
+                let found = matches(&words, &word, &phrase.words)
+                    .into_iter()
+                    .find(|&start| {
+                        let end = start + phrase.words.len();
+                        !negated(start) && !problems.iter().any(|(s, e)| start < *e && *s < end)
+                    });
                 if let Some(start) = found {
                     resolution = Some(slice(start, start + phrase.words.len()));
                     break;
@@ -235,7 +237,12 @@ impl NoteScanner {
             let from = topic.saturating_sub(TOPIC_REACH);
             let to = (topic + TOPIC_REACH + 1).min(words.len());
             if let Some(p) = (from..to).find(|&i| {
-                i != topic && self.environment_problem_words.iter().any(|pw| pw == word(i)) && !negated(i)
+                i != topic
+                    && self
+                        .environment_problem_words
+                        .iter()
+                        .any(|pw| pw == word(i))
+                    && !negated(i)
             }) {
                 found.push((topic.min(p), topic.max(p) + 1));
             }
@@ -244,7 +251,11 @@ impl NoteScanner {
     }
 
     /// The first reading outside the comfort band, with its span.
-    fn out_of_band_reading(&self, tokens: &[Token], note: &str) -> Option<(String, (usize, usize))> {
+    fn out_of_band_reading(
+        &self,
+        tokens: &[Token],
+        note: &str,
+    ) -> Option<(String, (usize, usize))> {
         for reading in readings(tokens) {
             let band = self.band;
             let cold_or_hot = reading.temperature_tenths_c.is_some_and(|t| {
@@ -258,7 +269,10 @@ impl NoteScanner {
                 return Some((
                     format!(
                         "lecture hors plage ({text} ; plage {}–{} °C, {}–{} %)",
-                        band.temperature_min_c, band.temperature_max_c, band.humidity_min, band.humidity_max
+                        band.temperature_min_c,
+                        band.temperature_max_c,
+                        band.humidity_min,
+                        band.humidity_max
                     ),
                     (reading.start, reading.end),
                 ));
@@ -322,7 +336,9 @@ fn readings(tokens: &[Token]) -> Vec<Reading> {
             continue;
         };
         // A number glued to a letter is part of a name (C3, b121, U1).
-        let glued = i > 0 && tokens[i - 1].end == tokens[i].start && matches!(tokens[i - 1].kind, Kind::Word(_));
+        let glued = i > 0
+            && tokens[i - 1].end == tokens[i].start
+            && matches!(tokens[i - 1].kind, Kind::Word(_));
         if glued {
             i += 1;
             continue;
@@ -376,9 +392,10 @@ fn temperature_at(tokens: &[Token], i: usize, value: i32) -> Option<(i32, usize)
         _ => None,
     };
     let (fahrenheit, end) = match &next.kind {
-        Kind::Degree => match tokens.get(i + 2).and_then(|t| {
-            (t.start == next.end).then(|| unit_word(t)).flatten()
-        }) {
+        Kind::Degree => match tokens
+            .get(i + 2)
+            .and_then(|t| (t.start == next.end).then(|| unit_word(t)).flatten())
+        {
             Some(u) => (u == "f", i + 2),
             None => (false, i + 1),
         },
@@ -473,9 +490,17 @@ fn lex(text: &str) -> Vec<Token> {
                 start,
                 end,
             });
-        } else if c.is_ascii_digit() || (c == '-' && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit()) && !text[..start].ends_with(|p: char| p.is_alphanumeric())) {
+        } else if c.is_ascii_digit()
+            || (c == '-'
+                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit())
+                && !text[..start].ends_with(|p: char| p.is_alphanumeric()))
+        {
             let negative = c == '-';
-            let mut whole: i64 = if negative { 0 } else { i64::from(c as u8 - b'0') };
+            let mut whole: i64 = if negative {
+                0
+            } else {
+                i64::from(c as u8 - b'0')
+            };
             let mut end = start + 1;
             let mut tenths: Option<i64> = None;
             while let Some(&(i, n)) = chars.peek() {

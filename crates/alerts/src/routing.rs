@@ -32,12 +32,18 @@ impl Router {
 
     /// The recipient of a technician's alert. `gazelle_email` is the user's address in
     /// Gazelle (the `Users` table); an address that does not parse is ignored, not used.
-    pub fn technician(&self, user_id: Option<&str>, gazelle_email: Option<&str>) -> Option<Recipient> {
+    pub fn technician(
+        &self,
+        user_id: Option<&str>,
+        gazelle_email: Option<&str>,
+    ) -> Option<Recipient> {
         let route = user_id.and_then(|id| self.alerts.technicians.get(id));
         let language = route
             .and_then(|r| r.language)
             .unwrap_or(self.alerts.language);
-        let configured = route.and_then(|r| r.email.as_ref()).map(ToString::to_string);
+        let configured = route
+            .and_then(|r| r.email.as_ref())
+            .map(ToString::to_string);
         let from_gazelle = gazelle_email
             .map(str::trim)
             .filter(|e| e.parse::<lettre::Address>().is_ok())
@@ -50,9 +56,8 @@ impl Router {
 
     /// Whether a client is institutional: listed by id, or carrying the configured tag.
     pub fn is_institutional(&self, client_external_id: Option<&str>, tags: Option<&str>) -> bool {
-        let listed = client_external_id.is_some_and(|id| {
-            self.alerts.institutional_client_ids.iter().any(|i| i == id)
-        });
+        let listed = client_external_id
+            .is_some_and(|id| self.alerts.institutional_client_ids.iter().any(|i| i == id));
         let tag = self.alerts.institutional_tag.trim();
         let tagged = !tag.is_empty()
             && tags.is_some_and(|t| {
@@ -82,12 +87,27 @@ mod tests {
         )
         .unwrap();
         let router = Router::from_config(&alerts);
-        let a = router.technician(Some("usr_a"), Some("ignored@example.test")).unwrap();
-        assert_eq!((a.address.as_str(), a.language), ("a@example.test", Language::En));
-        let b = router.technician(Some("usr_b"), Some("b@example.test")).unwrap();
-        assert_eq!((b.address.as_str(), b.language), ("b@example.test", Language::En));
-        let c = router.technician(Some("usr_c"), Some("not an address")).unwrap();
-        assert_eq!((c.address.as_str(), c.language), ("owner@example.test", Language::Fr));
+        let a = router
+            .technician(Some("usr_a"), Some("ignored@example.test"))
+            .unwrap();
+        assert_eq!(
+            (a.address.as_str(), a.language),
+            ("a@example.test", Language::En)
+        );
+        let b = router
+            .technician(Some("usr_b"), Some("b@example.test"))
+            .unwrap();
+        assert_eq!(
+            (b.address.as_str(), b.language),
+            ("b@example.test", Language::En)
+        );
+        let c = router
+            .technician(Some("usr_c"), Some("not an address"))
+            .unwrap();
+        assert_eq!(
+            (c.address.as_str(), c.language),
+            ("owner@example.test", Language::Fr)
+        );
         assert!(router.is_institutional(None, Some(r#"["vip","Institutional"]"#)));
         assert!(!router.is_institutional(Some("cli_x"), Some("vip")));
     }

@@ -1,8 +1,8 @@
 //! The maintenance-note detector over realistic notes: French and English, with and without
 //! accents, readings in °C and °F, negatives, problems resolved in the same note.
 
-use alerts::notes::{Family, NoteScanner};
 use Family::*;
+use alerts::notes::{Family, NoteScanner};
 
 /// `O` = open (unresolved), `R` = resolved at creation.
 const O: bool = false;
@@ -14,12 +14,21 @@ fn cases() -> Vec<(&'static str, Vec<(Family, bool)>)> {
         ("Accord standard à 440 Hz. 21C, 39%", vec![]),
         ("Tuning at A440, minor voicing. 20°C 45%", vec![]),
         ("Accord, réglage des étouffoirs. 68F, 40%", vec![]),
-        ("Accord et ajustement de la pédale douce. Lecture : Temp 22 °C / humidité 48 %", vec![]),
+        (
+            "Accord et ajustement de la pédale douce. Lecture : Temp 22 °C / humidité 48 %",
+            vec![],
+        ),
         ("Routine tuning, client happy. 24C 50%", vec![]),
         ("Entretien régulier, tout est beau.", vec![]),
-        ("Housse en place, PLS branché, réservoir plein. 21C 42%", vec![]),
+        (
+            "Housse en place, PLS branché, réservoir plein. 21C 42%",
+            vec![],
+        ),
         ("Cover on, system plugged in and working. 70F 45%", vec![]),
-        ("Yamaha C3 accordé, modèle b121 à vérifier l'an prochain.", vec![]),
+        (
+            "Yamaha C3 accordé, modèle b121 à vérifier l'an prochain.",
+            vec![],
+        ),
         ("Humidité normale, température normale.", vec![]),
         ("Aucun problème d'humidité cette fois. 21°C 40%", vec![]),
         ("PLS pas débranché, tout fonctionne.", vec![]),
@@ -30,49 +39,109 @@ fn cases() -> Vec<(&'static str, Vec<(Family, bool)>)> {
         ("Lecture 18C 30%", vec![]),
         ("Lecture 26°C 60%", vec![]),
         // Cover.
-        ("Housse enlevée par le client, à surveiller. 21C, 39%", vec![(Cover, O)]),
+        (
+            "Housse enlevée par le client, à surveiller. 21C, 39%",
+            vec![(Cover, O)],
+        ),
         ("housse enlevee par le concierge", vec![(Cover, O)]),
         ("HOUSSE RETIRÉE pour le concert", vec![(Cover, O)]),
         ("Piano sans housse depuis l'été.", vec![(Cover, O)]),
-        ("Pas de housse sur le piano de la salle 204.", vec![(Cover, O)]),
+        (
+            "Pas de housse sur le piano de la salle 204.",
+            vec![(Cover, O)],
+        ),
         ("Housse manquante.", vec![(Cover, O)]),
-        ("Cover removed during the concert season. 20°C 45%", vec![(Cover, O)]),
+        (
+            "Cover removed during the concert season. 20°C 45%",
+            vec![(Cover, O)],
+        ),
         ("cover off since the recital", vec![(Cover, O)]),
         ("No cover on the Steinway.", vec![(Cover, O)]),
-        ("Housse enlevée pour l'accord, housse replacée.", vec![(Cover, R)]),
-        ("Housse retirée, housse remise après le service.", vec![(Cover, R)]),
-        ("Cover removed for tuning, cover replaced after.", vec![(Cover, R)]),
+        (
+            "Housse enlevée pour l'accord, housse replacée.",
+            vec![(Cover, R)],
+        ),
+        (
+            "Housse retirée, housse remise après le service.",
+            vec![(Cover, R)],
+        ),
+        (
+            "Cover removed for tuning, cover replaced after.",
+            vec![(Cover, R)],
+        ),
         // Power.
         ("PLS débranché derrière le piano! 21C 40%", vec![(Power, O)]),
         ("pls debranche derriere le piano", vec![(Power, O)]),
-        ("Dampp-Chaser unplugged, told the custodian.", vec![(Power, O)]),
-        ("Le système était déconnecté, prise débranchée.", vec![(Power, O)]),
-        ("Dampp chaser débranché par l'entretien ménager.", vec![(Power, O)]),
+        (
+            "Dampp-Chaser unplugged, told the custodian.",
+            vec![(Power, O)],
+        ),
+        (
+            "Le système était déconnecté, prise débranchée.",
+            vec![(Power, O)],
+        ),
+        (
+            "Dampp chaser débranché par l'entretien ménager.",
+            vec![(Power, O)],
+        ),
         ("Humidistat not plugged in.", vec![(Power, O)]),
         ("The system was disconnected.", vec![(Power, O)]),
         ("Le PLS était pas branché.", vec![(Power, O)]),
-        ("PLS débranché à l'arrivée — rebranché avant de partir.", vec![(Power, R)]),
-        ("Dampp chaser was unplugged, plugged back in.", vec![(Power, R)]),
+        (
+            "PLS débranché à l'arrivée — rebranché avant de partir.",
+            vec![(Power, R)],
+        ),
+        (
+            "Dampp chaser was unplugged, plugged back in.",
+            vec![(Power, R)],
+        ),
         ("PLS déconnecté; reconnecté et testé.", vec![(Power, R)]),
         ("prise debranchee, branche a nouveau", vec![(Power, R)]),
         // Reservoir.
         ("Réservoir vide, voyant clignote.", vec![(Reservoir, O)]),
         ("reservoir vide", vec![(Reservoir, O)]),
         ("Tank empty on the humidity system.", vec![(Reservoir, O)]),
-        ("Réservoir à remplir la semaine prochaine.", vec![(Reservoir, O)]),
+        (
+            "Réservoir à remplir la semaine prochaine.",
+            vec![(Reservoir, O)],
+        ),
         ("Réservoir manquant sur le PLS.", vec![(Reservoir, O)]),
-        ("Réservoir vide, réservoir rempli sur place.", vec![(Reservoir, R)]),
-        ("Tank empty — tank filled before leaving.", vec![(Reservoir, R)]),
+        (
+            "Réservoir vide, réservoir rempli sur place.",
+            vec![(Reservoir, R)],
+        ),
+        (
+            "Tank empty — tank filled before leaving.",
+            vec![(Reservoir, R)],
+        ),
         // Environment: phrases, topic words, readings.
-        ("Fenêtre ouverte juste à côté du piano.", vec![(Environment, O)]),
-        ("Chauffage au plancher sous le piano.", vec![(Environment, O)]),
+        (
+            "Fenêtre ouverte juste à côté du piano.",
+            vec![(Environment, O)],
+        ),
+        (
+            "Chauffage au plancher sous le piano.",
+            vec![(Environment, O)],
+        ),
         ("Humidité très basse dans la salle.", vec![(Environment, O)]),
         ("humidite trop elevee, salle humide", vec![(Environment, O)]),
-        ("Température anormale dans l'auditorium.", vec![(Environment, O)]),
+        (
+            "Température anormale dans l'auditorium.",
+            vec![(Environment, O)],
+        ),
         ("Humidity too low in the hall.", vec![(Environment, O)]),
-        ("Temperature high near the stage lights.", vec![(Environment, O)]),
-        ("Fenêtre ouverte, fenêtre fermée avant de partir.", vec![(Environment, R)]),
-        ("Problème d'humidité corrigé par le concierge.", vec![(Environment, R)]),
+        (
+            "Temperature high near the stage lights.",
+            vec![(Environment, O)],
+        ),
+        (
+            "Fenêtre ouverte, fenêtre fermée avant de partir.",
+            vec![(Environment, R)],
+        ),
+        (
+            "Problème d'humidité corrigé par le concierge.",
+            vec![(Environment, R)],
+        ),
         ("Lecture 15C, 22%", vec![(Environment, O)]),
         ("17°C 63%", vec![(Environment, O)]),
         ("Salle froide : 59F, 35%", vec![(Environment, O)]),
@@ -82,10 +151,22 @@ fn cases() -> Vec<(&'static str, Vec<(Family, bool)>)> {
         ("Humidité 25 % ce matin.", vec![(Environment, O)]),
         ("Température 16,5°C seulement.", vec![(Environment, O)]),
         // Several families in one note.
-        ("Housse enlevée et PLS débranché. 21C 39%", vec![(Cover, O), (Power, O)]),
-        ("PLS débranché, réservoir vide. Rebranché, réservoir rempli.", vec![(Power, R), (Reservoir, R)]),
-        ("Cover off, heater right next to the piano. 80F 25%", vec![(Cover, O), (Environment, O)]),
-        ("Réservoir vide et fenêtre ouverte; housse replacée.", vec![(Reservoir, O), (Environment, O)]),
+        (
+            "Housse enlevée et PLS débranché. 21C 39%",
+            vec![(Cover, O), (Power, O)],
+        ),
+        (
+            "PLS débranché, réservoir vide. Rebranché, réservoir rempli.",
+            vec![(Power, R), (Reservoir, R)],
+        ),
+        (
+            "Cover off, heater right next to the piano. 80F 25%",
+            vec![(Cover, O), (Environment, O)],
+        ),
+        (
+            "Réservoir vide et fenêtre ouverte; housse replacée.",
+            vec![(Reservoir, O), (Environment, O)],
+        ),
     ]
 }
 
@@ -120,7 +201,13 @@ fn a_finding_describes_phrase_resolution_and_excerpt() {
         "PLS débranché détecté — résolu : rebranché — « PLS débranché à l'arrivée — rebranché avant de partir. »"
     );
     let reading = scanner.scan("Lecture 15C, 22%");
-    assert!(reading[0].problem.starts_with("lecture hors plage (15C, 22%"), "{:?}", reading[0].problem);
+    assert!(
+        reading[0]
+            .problem
+            .starts_with("lecture hors plage (15C, 22%"),
+        "{:?}",
+        reading[0].problem
+    );
 }
 
 #[test]
@@ -136,10 +223,17 @@ fn phrases_and_thresholds_come_from_configuration() {
 #[test]
 fn long_notes_are_excerpted_around_the_problem() {
     let scanner = NoteScanner::from_config(&config::Alerts::default());
-    let note = format!("{} PLS débranché {}", "Accord long. ".repeat(20), "Suite du texte. ".repeat(20));
+    let note = format!(
+        "{} PLS débranché {}",
+        "Accord long. ".repeat(20),
+        "Suite du texte. ".repeat(20)
+    );
     let found = scanner.scan(&note);
     let excerpt = &found[0].excerpt;
-    assert!(excerpt.starts_with('…') && excerpt.ends_with('…'), "{excerpt}");
+    assert!(
+        excerpt.starts_with('…') && excerpt.ends_with('…'),
+        "{excerpt}"
+    );
     assert!(excerpt.contains("PLS débranché"));
     assert!(excerpt.chars().count() < 170);
 }

@@ -65,6 +65,11 @@ enum Command {
     Pause,
     /// Resume scheduled syncs.
     Resume,
+    /// Maintenance alerts (from service notes) and the other open alerts.
+    Alerts {
+        #[command(subcommand)]
+        command: cmd::alerts::AlertsCommand,
+    },
     /// Show the daemon's log (the newest file).
     Logs {
         /// Keep printing new lines as they come.
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
         Command::Runs { limit, json } => cmd::runs::run(cli.config.as_deref(), limit, json),
+        Command::Alerts { command } => cmd::alerts::run(cli.config.as_deref(), command),
         Command::Pause => cmd::runs::pause(cli.config.as_deref(), true),
         Command::Resume => cmd::runs::pause(cli.config.as_deref(), false),
         Command::Logs { follow, lines } => cmd::logs::run(cli.config.as_deref(), follow, lines),

@@ -27,6 +27,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// What the server needs to answer `status`.
 pub struct Context {
     pub runner: Arc<Runner>,
+    pub alerting: Arc<crate::alerting::Alerting>,
+    pub config: Arc<config::Config>,
     pub store: store::Store,
     pub started: Instant,
     pub socket: PathBuf,
@@ -165,6 +167,15 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                     if paused { "paused" } else { "resumed" }
                 );
                 write_frame(&mut write, &Response::Paused { paused }).await?;
+            }
+            Request::Alerts { .. }
+            | Request::AlertShow { .. }
+            | Request::AlertResolve { .. }
+            | Request::AlertArchive { .. }
+            | Request::AlertsScan { .. }
+            | Request::TestEmail { .. } => {
+                let response = crate::cmd_alerts::serve(context, frame).await;
+                write_frame(&mut write, &response).await?;
             }
             Request::ForceSync {
                 mode,
@@ -334,6 +345,7 @@ async fn status(context: &Context) -> Result<serde_json::Value, String> {
         "streams": streams,
         "last_run": last_run,
         "backlog": backlog,
+        "email": {"server": context.alerting.mail_server()},
         "database": {"path": context.store.path(), "size_bytes": context.store.size_bytes()},
         "socket": context.socket,
     }))

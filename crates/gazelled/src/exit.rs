@@ -28,6 +28,8 @@ pub enum Failure {
     Socket(String),
     #[error("schedule: {0}")]
     Schedule(String),
+    #[error("alerts: {0}")]
+    Alerts(String),
 }
 
 impl Failure {
@@ -40,7 +42,7 @@ impl Failure {
             Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
             Failure::SyncFailed(_) => 1,
             Failure::Socket(_) => 73, // EX_CANTCREAT
-            Failure::Schedule(_) => 78,
+            Failure::Schedule(_) | Failure::Alerts(_) => 78,
         })
     }
 }

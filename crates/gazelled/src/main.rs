@@ -5,6 +5,8 @@
 //! here and only here), then the work. Shutdown on SIGTERM or SIGINT lets the current
 //! transaction finish or roll back, closes the store (checkpointing the WAL) and flushes logs.
 
+mod alerting;
+mod cmd_alerts;
 mod control;
 mod exit;
 mod lock;
@@ -86,29 +88,42 @@ fn run(args: Args) -> Result<(), Failure> {
         }
 
         // The sync engine, when Gazelle credentials are configured; without them the daemon
-        // still serves status and says why it cannot sync.
-        let engine = api_client::from_config::client(&config)
-            .map(|client| {
-                sync_engine::SyncEngine::new(
-                    store.clone(),
-                    std::sync::Arc::new(client),
-                    sync_engine::SyncSettings::from_config(&config),
-                )
-            })
+        // still serves status and alerts, and says why it cannot sync.
+        let config = std::sync::Arc::new(config);
+        let client = api_client::from_config::client(&config)
+            .map(std::sync::Arc::new)
             .map_err(|e| e.to_string());
-        if let Err(why) = &engine {
+        if let Err(why) = &client {
             tracing::warn!(reason = %why, "sync is not configured");
         }
-        let runner = runner::Runner::new(engine);
-        if runner.engine().is_some() {
-            schedule::start(&config, std::sync::Arc::clone(&runner))
-                .await
-                .map_err(Failure::Schedule)?;
-        }
+        let alerting = alerting::Alerting::new(
+            store.clone(),
+            std::sync::Arc::clone(&config),
+            client.as_ref().ok().cloned(),
+        )
+        .map_err(Failure::Alerts)?;
+        let engine = client.map(|client| {
+            sync_engine::SyncEngine::new(
+                store.clone(),
+                client,
+                sync_engine::SyncSettings::from_config(&config),
+            )
+        });
+        let runner = runner::Runner::new(engine, Some(std::sync::Arc::clone(&alerting)));
+        alerting.start();
+        schedule::start(
+            &config,
+            std::sync::Arc::clone(&runner),
+            std::sync::Arc::clone(&alerting),
+        )
+        .await
+        .map_err(Failure::Schedule)?;
         let socket = config.paths.socket();
         let (listener, owner) = control::bind(&socket).await.map_err(Failure::Socket)?;
         let context = std::sync::Arc::new(control::Context {
             runner,
+            alerting,
+            config: std::sync::Arc::clone(&config),
             store: store.clone(),
             started: std::time::Instant::now(),
             socket: socket.clone(),

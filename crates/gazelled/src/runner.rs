@@ -17,6 +17,9 @@ pub enum RunEvent {
 
 pub struct Runner {
     engine: Option<SyncEngine>,
+    /// Runs the detectors a pull feeds before the run is announced finished, so a
+    /// `force-sync --wait` returns with its alerts already in the database.
+    alerting: Option<Arc<crate::alerting::Alerting>>,
     /// Why there is no engine (no credentials configured).
     unavailable: Option<String>,
     current: Mutex<Option<(RunKey, broadcast::Sender<RunEvent>)>>,
@@ -28,13 +31,17 @@ pub struct Runner {
 type RunKey = (&'static str, Vec<Stream>);
 
 impl Runner {
-    pub fn new(engine: Result<SyncEngine, String>) -> Arc<Runner> {
+    pub fn new(
+        engine: Result<SyncEngine, String>,
+        alerting: Option<Arc<crate::alerting::Alerting>>,
+    ) -> Arc<Runner> {
         let (engine, unavailable) = match engine {
             Ok(e) => (Some(e), None),
             Err(why) => (None, Some(why)),
         };
         Arc::new(Runner {
             engine,
+            alerting,
             unavailable,
             current: Mutex::new(None),
             paused: std::sync::atomic::AtomicBool::new(false),
@@ -108,6 +115,9 @@ impl Runner {
                 })
                 .await
                 .map_err(|e| e.to_string());
+            if let (Some(alerting), Ok(report)) = (&runner.alerting, &result) {
+                alerting.after_run(report).await;
+            }
             // Clear before announcing, so a trigger that sees the end starts a new run.
             *runner.current.lock().await = None;
             let _ = tx.send(RunEvent::Finished(result));

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use sync_engine::{Mode, Stream, Trigger};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::alerting::Alerting;
 use crate::runner::Runner;
 
 /// How far the wall clock may run ahead of the monotonic clock between two checks before we
@@ -29,13 +30,17 @@ const WAKE_JUMP: Duration = Duration::from_secs(120);
 const WATCH_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the scheduler and its watchers; they live as long as the daemon's runtime.
-pub async fn start(config: &config::Config, runner: Arc<Runner>) -> Result<(), String> {
+pub async fn start(
+    config: &config::Config,
+    runner: Arc<Runner>,
+    alerting: Arc<Alerting>,
+) -> Result<(), String> {
     let scheduler = JobScheduler::new()
         .await
         .map_err(|e| format!("cannot start the scheduler: {e}"))?;
     let tz = config.business.timezone.time_zone();
     let offset = utc_offset(&tz);
-    let mut ids = register(&scheduler, config, &runner, offset).await?;
+    let mut ids = register(&scheduler, config, &runner, &alerting, offset).await?;
     scheduler
         .start()
         .await
@@ -56,7 +61,7 @@ pub async fn start(config: &config::Config, runner: Arc<Runner>) -> Result<(), S
             let (wall, mono) = (jiff::Timestamp::now(), Instant::now());
             let wall_elapsed = wall.duration_since(last_wall).unsigned_abs();
             let mono_elapsed = mono.duration_since(last_mono);
-            if wall_elapsed > mono_elapsed + WAKE_JUMP {
+            if wall_elapsed > mono_elapsed + WAKE_JUMP && runner.engine().is_some() {
                 tracing::info!(
                     slept_seconds = (wall_elapsed - mono_elapsed).as_secs(),
                     "woke from sleep: one catch-up run"
@@ -78,7 +83,7 @@ pub async fn start(config: &config::Config, runner: Arc<Runner>) -> Result<(), S
                 for id in ids.drain(..) {
                     let _ = scheduler.remove(&id).await;
                 }
-                match register(&scheduler, &config, &runner, now_offset).await {
+                match register(&scheduler, &config, &runner, &alerting, now_offset).await {
                     Ok(new_ids) => {
                         ids = new_ids;
                         registered_offset = now_offset;
@@ -106,10 +111,16 @@ async fn register(
     scheduler: &JobScheduler,
     config: &config::Config,
     runner: &Arc<Runner>,
+    alerting: &Arc<Alerting>,
     offset: i32,
 ) -> Result<Ids, String> {
     let zone = chrono::FixedOffset::east_opt(offset)
         .ok_or_else(|| format!("invalid UTC offset {offset}"))?;
+    let mut ids = register_alerts(scheduler, config, alerting, zone).await?;
+    if runner.engine().is_none() {
+        // No Gazelle credentials: nothing to pull, but the alerts still run.
+        return Ok(ids);
+    }
     let s = &config.sync;
     let cron_jobs: [(&str, &str, Mode, Vec<Stream>); 3] = [
         (
@@ -137,7 +148,6 @@ async fn register(
             Stream::ALL.to_vec(),
         ),
     ];
-    let mut ids = Vec::new();
     for (name, spec, mode, streams) in cron_jobs {
         let runner = Arc::clone(runner);
         let job = Job::new_async_tz(spec, zone, move |_, _| {
@@ -184,4 +194,60 @@ async fn scheduled(runner: &Arc<Runner>, job: &'static str, mode: Mode, streams:
     if let Err(e) = runner.trigger(Trigger::Schedule, mode, streams).await {
         tracing::warn!(job, error = %e, "scheduled run not started");
     }
+}
+
+/// What an alert job runs.
+#[derive(Clone, Copy)]
+enum AlertJob {
+    Unconfirmed,
+    LowStock,
+    Digest,
+}
+
+/// The alert detectors' jobs (`[alerts]`), read in `business.timezone` like the sync's.
+async fn register_alerts(
+    scheduler: &JobScheduler,
+    config: &config::Config,
+    alerting: &Arc<Alerting>,
+    zone: chrono::FixedOffset,
+) -> Result<Ids, String> {
+    let a = &config.alerts;
+    let mut jobs = vec![
+        (
+            "unconfirmed",
+            a.unconfirmed_schedule.as_str(),
+            AlertJob::Unconfirmed,
+        ),
+        (
+            "low_stock",
+            a.low_stock_schedule.as_str(),
+            AlertJob::LowStock,
+        ),
+    ];
+    if a.digest {
+        jobs.push(("digest", a.digest_schedule.as_str(), AlertJob::Digest));
+    }
+    let mut ids = Vec::new();
+    for (name, spec, job) in jobs {
+        let alerting = Arc::clone(alerting);
+        let cron = Job::new_async_tz(spec, zone, move |_, _| {
+            let alerting = Arc::clone(&alerting);
+            Box::pin(async move {
+                tracing::info!(job = name, "scheduled alert check");
+                match job {
+                    AlertJob::Unconfirmed => alerting.unconfirmed().await,
+                    AlertJob::LowStock => alerting.low_stock().await,
+                    AlertJob::Digest => alerting.digest().await,
+                }
+            })
+        })
+        .map_err(|e| format!("alerts.{name}_schedule `{spec}`: {e}"))?;
+        ids.push(
+            scheduler
+                .add(cron)
+                .await
+                .map_err(|e| format!("cannot schedule {name}: {e}"))?,
+        );
+    }
+    Ok(ids)
 }

@@ -31,6 +31,35 @@ pub enum Request {
     /// Stop scheduled runs until `resume` (manual runs still work).
     Pause,
     Resume,
+    /// Maintenance alerts: `unresolved` (default), `resolved`, `archived` or `all`.
+    Alerts {
+        #[serde(default)]
+        filter: Option<String>,
+        #[serde(default = "default_alerts")]
+        limit: u32,
+    },
+    AlertShow {
+        id: i64,
+    },
+    AlertResolve {
+        id: i64,
+        note: String,
+    },
+    AlertArchive {
+        id: i64,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Scan service notes not yet scanned; `since` is a local date (`YYYY-MM-DD`).
+    AlertsScan {
+        #[serde(default)]
+        since: Option<String>,
+    },
+    /// Send a test e-mail (to the owner unless `to` is given) and wait for the verdict.
+    TestEmail {
+        #[serde(default)]
+        to: Option<String>,
+    },
     ForceSync {
         /// full, incremental (default) or reconcile.
         #[serde(default)]
@@ -48,6 +77,10 @@ fn default_runs() -> u32 {
     20
 }
 
+fn default_alerts() -> u32 {
+    200
+}
+
 /// What `gazelled` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "kebab-case")]
@@ -61,6 +94,10 @@ pub enum Response {
     },
     Runs {
         runs: Value,
+    },
+    /// The answer of a request that returns data (alerts, scans, tests).
+    Data {
+        data: Value,
     },
     /// The schedule's state after `pause` or `resume`.
     Paused {
@@ -91,6 +128,8 @@ pub enum ErrorCode {
     Unavailable,
     /// The daemon failed while serving it.
     Internal,
+    /// The request names something that does not exist, or cannot be done to it.
+    Invalid,
 }
 
 /// Why a frame could not be read.

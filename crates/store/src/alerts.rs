@@ -232,7 +232,9 @@ pub async fn resolve_alert(
     match state {
         None => return Err(StoreError::Invalid(format!("there is no alert #{id}"))),
         Some((1,)) => {
-            return Err(StoreError::Invalid(format!("alert #{id} is already resolved")));
+            return Err(StoreError::Invalid(format!(
+                "alert #{id} is already resolved"
+            )));
         }
         Some(_) => {}
     }

@@ -77,7 +77,8 @@ pub struct QueuedEmail {
     pub sent_at: Option<String>,
 }
 
-const COLUMNS: &str = "Id, DedupKey, MessageId, ThreadId, Kind, Recipient, Language, Subject, BodyText,
+const COLUMNS: &str =
+    "Id, DedupKey, MessageId, ThreadId, Kind, Recipient, Language, Subject, BodyText,
     BodyHtml, State, Attempts, NextAttemptAt, LastError, CreatedAt, SentAt";
 
 /// Pending messages whose time has come (`now`, UTC text), oldest first.
@@ -126,12 +127,14 @@ pub async fn claim(conn: &mut SqliteConnection, id: i64) -> Result<bool> {
 }
 
 pub async fn mark_sent(conn: &mut SqliteConnection, id: i64) -> Result<()> {
-    sqlx::query("UPDATE EmailQueue SET State = 'sent', SentAt = ?2, LastError = NULL WHERE Id = ?1")
-        .bind(id)
-        .bind(now_text())
-        .execute(conn)
-        .await
-        .context("recording a sent e-mail")?;
+    sqlx::query(
+        "UPDATE EmailQueue SET State = 'sent', SentAt = ?2, LastError = NULL WHERE Id = ?1",
+    )
+    .bind(id)
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("recording a sent e-mail")?;
     Ok(())
 }
 
@@ -158,12 +161,21 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Puts back messages interrupted mid-send (at start-up); how many.
+/// At start-up: puts back messages interrupted mid-send, and makes every pending message due
+/// now (a restart is when a fixed mail setting or a server back up is most likely); how many
+/// were interrupted.
 pub async fn release_interrupted(conn: &mut SqliteConnection) -> Result<u64> {
     let done = sqlx::query("UPDATE EmailQueue SET State = 'pending' WHERE State = 'sending'")
-        .execute(conn)
+        .execute(&mut *conn)
         .await
         .context("releasing interrupted e-mails")?;
+    sqlx::query(
+        "UPDATE EmailQueue SET NextAttemptAt = ?1 WHERE State = 'pending' AND NextAttemptAt > ?1",
+    )
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .context("releasing interrupted e-mails")?;
     Ok(done.rows_affected())
 }
 

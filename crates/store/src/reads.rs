@@ -177,7 +177,15 @@ pub async fn backlog(pool: &SqlitePool) -> Result<Backlog> {
     .fetch_one(pool)
     .await
     .context("reading the backlog counts")?;
-    let (outbox_pending, outbox_dead, open_conflicts, open_alerts, open_system_alerts, emails_pending, emails_dead) = row;
+    let (
+        outbox_pending,
+        outbox_dead,
+        open_conflicts,
+        open_alerts,
+        open_system_alerts,
+        emails_pending,
+        emails_dead,
+    ) = row;
     Ok(Backlog {
         outbox_pending,
         outbox_dead,

@@ -83,3 +83,27 @@ impl Daemon {
         self.next().await
     }
 }
+
+/// Connects, asks one thing, and returns the answer; an error answer is printed (exit 1).
+pub async fn ask(file: Option<&Path>, request: Request) -> Result<Response, ExitCode> {
+    let mut daemon = Daemon::connect_configured(file).await?;
+    match daemon.request(&request).await? {
+        Response::Error { message, .. } => {
+            eprintln!("gazellectl: {message}");
+            Err(ExitCode::from(EXIT_FAILED))
+        }
+        other => Ok(other),
+    }
+}
+
+/// [`ask`] for the requests answered with `data`, on a runtime of its own.
+pub fn ask_data(file: Option<&Path>, request: Request) -> Result<serde_json::Value, ExitCode> {
+    let runtime = crate::runtime()?;
+    match runtime.block_on(ask(file, request))? {
+        Response::Data { data } => Ok(data),
+        other => {
+            eprintln!("gazellectl: unexpected answer: {other:?}");
+            Err(ExitCode::from(EXIT_FAILED))
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per verb; `daemon` is the connection they share.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod daemon;

@@ -7,19 +7,8 @@ use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use protocol::{Request, Response};
 
-use super::daemon::Daemon;
+use super::daemon::ask;
 use crate::EXIT_FAILED;
-
-async fn ask(file: Option<&Path>, request: Request) -> Result<Response, ExitCode> {
-    let mut daemon = Daemon::connect_configured(file).await?;
-    match daemon.request(&request).await? {
-        Response::Error { message, .. } => {
-            eprintln!("gazellectl: {message}");
-            Err(ExitCode::from(EXIT_FAILED))
-        }
-        other => Ok(other),
-    }
-}
 
 pub fn run(file: Option<&Path>, limit: u32, json: bool) -> ExitCode {
     let runtime = match crate::runtime() {

@@ -127,12 +127,21 @@ fn print_human(s: &Value) {
     }
     let b = &s["backlog"];
     println!(
-        "outbox: {} pending, {} dead — conflicts: {} — open alerts: {}",
+        "outbox: {} pending, {} dead — conflicts: {} — open alerts: {} maintenance, {} other",
         text(&b["outbox_pending"]),
         text(&b["outbox_dead"]),
         text(&b["open_conflicts"]),
-        text(&b["open_alerts"])
+        text(&b["open_alerts"]),
+        text(&b["open_system_alerts"])
     );
+    match s["email"]["server"].as_str() {
+        Some(server) => println!(
+            "e-mail: {} waiting, {} dead — through {server}",
+            text(&b["emails_pending"]),
+            text(&b["emails_dead"])
+        ),
+        None => println!("e-mail: not configured (set smtp.host): alerts are recorded and logged"),
+    }
     println!(
         "database: {} ({:.1} MiB)",
         text(&s["database"]["path"]),

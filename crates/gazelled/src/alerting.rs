@@ -1,0 +1,208 @@
+//! The daemon's alerting: the detectors run after the pulls that feed them and on their own
+//! schedules, and the delivery worker drains the e-mail queue in the background.
+//!
+//! | when | what |
+//! | --- | --- |
+//! | after a run that pulled timeline entries | maintenance scan of new service notes |
+//! | after every run, and every 10 minutes | sync health |
+//! | `alerts.unconfirmed_schedule` (16:00) | J-1 unconfirmed appointments |
+//! | `alerts.low_stock_schedule`, and after stock changes | low stock |
+//! | `alerts.digest_schedule`, if `alerts.digest` | digest of open alerts |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alerts::delivery::Delivery;
+use alerts::detect::{DetectReport, Detectors};
+use alerts::mailer::Mailer;
+use api_client::GazelleClient;
+use jiff::Timestamp;
+use sync_engine::RunReport;
+use tokio::sync::Mutex;
+
+/// How often sync health is checked besides after each run.
+const HEALTH_EVERY: Duration = Duration::from_secs(600);
+
+pub struct Alerting {
+    detectors: Detectors,
+    delivery: Option<Delivery>,
+    client: Option<Arc<GazelleClient>>,
+    started: Timestamp,
+    /// Detectors write the same tables: one at a time.
+    running: Mutex<()>,
+}
+
+impl Alerting {
+    /// The alerting of the configuration; an SMTP setting that cannot work is an error.
+    pub fn new(
+        store: store::Store,
+        config: Arc<config::Config>,
+        client: Option<Arc<GazelleClient>>,
+    ) -> Result<Arc<Alerting>, String> {
+        let mailer = Mailer::from_config(&config.smtp, config.alerts.owner_email.as_ref())?;
+        match &mailer {
+            Some(m) => tracing::info!(server = %m.server(), "alerts are e-mailed"),
+            None => tracing::info!("no smtp.host: alerts are recorded and logged, not e-mailed"),
+        }
+        let delivery = mailer.map(|m| Delivery::new(store.clone(), m, config.smtp.max_attempts));
+        Ok(Arc::new(Alerting {
+            detectors: Detectors::new(store, config),
+            delivery,
+            client,
+            started: Timestamp::now(),
+            running: Mutex::new(()),
+        }))
+    }
+
+    /// `host:port (security)` of the mail server, if e-mail is configured.
+    pub fn mail_server(&self) -> Option<String> {
+        self.delivery
+            .as_ref()
+            .map(|d| d.mailer().server().to_owned())
+    }
+
+    /// Starts the delivery worker and the periodic health check.
+    pub fn start(self: &Arc<Self>) {
+        if let Some(delivery) = self.delivery.clone() {
+            tokio::spawn(delivery.run());
+        }
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEALTH_EVERY).await;
+                me.health().await;
+            }
+        });
+    }
+
+    fn wake_delivery(&self, report: &DetectReport) {
+        if report.emails_queued > 0
+            && let Some(d) = &self.delivery
+        {
+            d.notify();
+        }
+    }
+
+    fn log(
+        &self,
+        what: &str,
+        result: Result<DetectReport, store::StoreError>,
+    ) -> Option<DetectReport> {
+        match result {
+            Ok(report) => {
+                if report.raised > 0 || report.cleared > 0 || report.emails_queued > 0 {
+                    tracing::info!(detector = what, ?report, "alerts");
+                }
+                self.wake_delivery(&report);
+                Some(report)
+            }
+            Err(e) => {
+                tracing::error!(detector = what, error = %e, "alert detector failed");
+                None
+            }
+        }
+    }
+
+    /// After a sync run: the maintenance scan if timeline entries were pulled, then health.
+    pub async fn after_run(&self, report: &RunReport) {
+        if report
+            .streams
+            .iter()
+            .any(|s| s.stream == sync_engine::Stream::Timeline && s.error.is_none())
+        {
+            let _ = self.scan(None).await;
+        }
+        self.health().await;
+    }
+
+    /// The maintenance scan (`since` = `alerts scan --since`).
+    pub async fn scan(&self, since: Option<Timestamp>) -> Result<DetectReport, String> {
+        let _one = self.running.lock().await;
+        self.log("maintenance", self.detectors.scan_notes(since).await)
+            .ok_or_else(|| "the maintenance scan failed (see the log)".to_owned())
+    }
+
+    pub async fn health(&self) {
+        let lost = match &self.client {
+            Some(c) => matches!(
+                c.auth_state().await,
+                api_client::AuthState::NeedsReauthorization
+            ),
+            None => false,
+        };
+        let _one = self.running.lock().await;
+        self.log(
+            "sync_health",
+            self.detectors.sync_health(lost, self.started).await,
+        );
+    }
+
+    pub async fn unconfirmed(&self) {
+        let _one = self.running.lock().await;
+        self.log(
+            "unconfirmed",
+            self.detectors.unconfirmed(self.client.as_deref()).await,
+        );
+    }
+
+    pub async fn low_stock(&self) {
+        let _one = self.running.lock().await;
+        self.log("low_stock", self.detectors.low_stock().await);
+    }
+
+    pub async fn digest(&self) {
+        let _one = self.running.lock().await;
+        self.log("digest", self.detectors.digest().await);
+    }
+
+    /// Queues a test message and waits (up to a minute) for the worker's verdict.
+    pub async fn test_email(
+        &self,
+        store: &store::Store,
+        to: Option<&str>,
+    ) -> Result<String, String> {
+        let address = self.detectors.test_email(to).await?;
+        let Some(delivery) = &self.delivery else {
+            return Err("no mail server is configured".into());
+        };
+        delivery.notify();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let recent = store::mail::recent(store.reader(), 20)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(m) = recent
+                .iter()
+                .find(|m| m.kind == "test" && m.recipient == address)
+            {
+                match m.state.as_str() {
+                    "sent" => {
+                        return Ok(format!(
+                            "sent to {address} through {}",
+                            delivery.mailer().server()
+                        ));
+                    }
+                    "dead" => {
+                        return Err(format!(
+                            "not sent to {address}: {}",
+                            m.last_error.clone().unwrap_or_default()
+                        ));
+                    }
+                    _ if m.attempts > 0 && m.last_error.is_some() => {
+                        return Err(format!(
+                            "not sent yet to {address} (it will be retried): {}",
+                            m.last_error.clone().unwrap_or_default()
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "queued for {address}, not sent within a minute: see `gazellectl logs`"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! Alerts end to end: service notes in the simulator, a sync through the real daemon, alerts
+//! in the database and in `gazellectl alerts`, and e-mails received by a real SMTP server
+//! (`smtp-sink`, mailin-embedded) — once each, across an SMTP outage and daemon restarts.
+
+use std::time::Duration;
+
+use e2e::{Sandbox, SimProcess, SmtpSink, signal, wait_exit};
+use mail_parser::MessageParser;
+
+const OWNER: &str = "owner@example.test";
+const TECH: &str = "tech@example.test";
+
+fn graphql(sim: &SimProcess, query: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "query": query }).to_string();
+    let key = sim.field("api_key");
+    let (status, text) = sim.post("/graphql/private/", &body, &[("x-gazelle-api-key", &key)]);
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn add_note(
+    sim: &SimProcess,
+    client: &str,
+    piano: &str,
+    user: Option<&str>,
+    comment: &str,
+) -> String {
+    let body = serde_json::json!({
+        "clientId": client, "pianoId": piano, "userId": user,
+        "type": "SERVICE_ENTRY_MANUAL", "summary": "Service", "comment": comment,
+    })
+    .to_string();
+    let (status, text) = sim.post("/_sim/records/timeline", &body, &[]);
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn json_of(sandbox: &Sandbox, args: &[&str]) -> serde_json::Value {
+    let out = sandbox.run("gazellectl", args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn sync(sandbox: &Sandbox, args: &[&str]) {
+    let out = sandbox.run("gazellectl", &[&["force-sync", "--wait"], args].concat());
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Mail {
+    to: Vec<String>,
+    subject: String,
+    text: String,
+    html: String,
+    message_id: String,
+    raw: String,
+}
+
+fn parse(received: &e2e::Received) -> Mail {
+    let message = MessageParser::default()
+        .parse(&received.raw)
+        .expect("a MIME message");
+    Mail {
+        to: received.to.clone(),
+        subject: message.subject().unwrap_or_default().to_owned(),
+        text: message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+        html: message
+            .body_html(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+        message_id: message.message_id().unwrap_or_default().to_owned(),
+        raw: String::from_utf8_lossy(&received.raw).into_owned(),
+    }
+}
+
+#[test]
+fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let port = sink.port;
+
+    let users = graphql(&sim, "{ allUsers { id isSchedulable } }");
+    let tech = users["data"]["allUsers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pianos = graphql(
+        &sim,
+        "{ allPianos(first: 1) { nodes { id make model location client { id companyName } } } }",
+    );
+    let piano = &pianos["data"]["allPianos"]["nodes"][0];
+    let piano_id = piano["id"].as_str().unwrap();
+    let client_id = piano["client"]["id"].as_str().unwrap();
+    let company = piano["client"]["companyName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 50\nrequests_per_second = 1000\n\
+         [alerts]\nowner_email = \"{OWNER}\"\nscan_window_days = 2\n\
+         [alerts.technicians.{tech}]\nemail = \"{TECH}\"\nlanguage = \"en\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\nfrom = \"Assistant Gazelle <alerts@example.test>\"\ntimeout = \"5s\"\n",
+        sim.url(),
+        sim.field("api_key"),
+    ));
+
+    let power = add_note(
+        &sim,
+        client_id,
+        piano_id,
+        Some(&tech),
+        "PLS débranché derrière le piano. 21C, 39%",
+    );
+    add_note(
+        &sim,
+        client_id,
+        piano_id,
+        None,
+        "Housse enlevée pour l'accord, housse replacée.",
+    );
+    let reservoir = add_note(
+        &sim,
+        client_id,
+        piano_id,
+        None,
+        "Réservoir vide, voyant clignote.",
+    );
+    add_note(
+        &sim,
+        client_id,
+        piano_id,
+        Some(&tech),
+        "Accord standard à 440 Hz. 21C, 39%",
+    );
+
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+
+    // The test e-mail goes through the same queue and server.
+    let out = sandbox.run(
+        "gazellectl",
+        &["alerts", "test-email", "--to", "someone@example.test"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent to someone@example.test"));
+
+    sync(&sandbox, &["--full"]);
+    let all = json_of(&sandbox, &["alerts", "list", "--all", "--json"]);
+    let alerts = all["maintenance"].as_array().unwrap();
+    let mut kinds: Vec<(String, bool)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["alert_type"].as_str().unwrap().to_owned(),
+                a["is_resolved"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("cover".into(), true),
+            ("power".into(), false),
+            ("reservoir".into(), false)
+        ],
+        "{all:#}"
+    );
+    let power_alert = alerts.iter().find(|a| a["alert_type"] == "power").unwrap();
+    assert_eq!(power_alert["external_id"], format!("{power}:power"));
+    assert_eq!(power_alert["recipient_email"], TECH);
+    assert_eq!(power_alert["created_by"], tech.as_str());
+    let table = sandbox.run("gazellectl", &["alerts", "list"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("power") && table.contains("reservoir") && !table.contains("cover"),
+        "{table}"
+    );
+
+    // Exactly the expected messages: the test, the power alert (technician, English), the
+    // reservoir alert (no technician: the owner, French). None for the resolved cover note.
+    let got = SmtpSink::wait_for(mail_dir.path(), 3, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(1));
+    let got: Vec<Mail> = SmtpSink::received(mail_dir.path())
+        .iter()
+        .map(parse)
+        .collect();
+    assert_eq!(
+        got.len(),
+        3,
+        "{:?}",
+        got.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let to_tech = got
+        .iter()
+        .find(|m| m.to == [TECH])
+        .expect("a message to the technician");
+    assert!(
+        to_tech
+            .subject
+            .starts_with(&format!("PLS alert — {company} — ")),
+        "{}",
+        to_tech.subject
+    );
+    assert!(
+        to_tech.text.contains("PLS débranché détecté"),
+        "{}",
+        to_tech.text
+    );
+    assert!(to_tech.html.contains("PLS débranché"), "{}", to_tech.html);
+    assert_eq!(
+        to_tech.message_id,
+        format!("alert.{power}.power@assistant-gazelle.invalid")
+    );
+    assert!(
+        to_tech.raw.contains("multipart/alternative"),
+        "{}",
+        to_tech.raw
+    );
+    assert!(
+        to_tech.raw.to_lowercase().contains("charset=utf-8"),
+        "{}",
+        to_tech.raw
+    );
+    let to_owner = got
+        .iter()
+        .find(|m| m.to == [OWNER])
+        .expect("a message to the owner");
+    assert!(
+        to_owner
+            .subject
+            .starts_with(&format!("Alerte PLS — {company} — ")),
+        "{}",
+        to_owner.subject
+    );
+    assert!(
+        to_owner.text.contains("Réservoir vide"),
+        "{}",
+        to_owner.text
+    );
+    assert!(
+        to_owner.text.contains("Alerte d'entretien : Réservoir."),
+        "{}",
+        to_owner.text
+    );
+    assert_eq!(
+        to_owner.message_id,
+        format!("alert.{reservoir}.reservoir@assistant-gazelle.invalid")
+    );
+
+    // Running every detector again creates nothing new.
+    let out = sandbox.run("gazellectl", &["alerts", "scan"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 new alert(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    sync(&sandbox, &[]);
+    sync(&sandbox, &["--full"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(SmtpSink::received(mail_dir.path()).len(), 3);
+
+    // Resolving and archiving by hand.
+    let id = power_alert["id"].as_i64().unwrap().to_string();
+    let out = sandbox.run(
+        "gazellectl",
+        &["alerts", "resolve", &id, "--note", "Rebranché le PLS"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = sandbox.run(
+        "gazellectl",
+        &["alerts", "resolve", &id, "--note", "encore"],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already resolved"));
+    let shown = json_of(&sandbox, &["alerts", "show", &id, "--json"]);
+    assert_eq!(shown["is_resolved"], true);
+    assert_eq!(shown["notes"], "Rebranché le PLS");
+    let missing = sandbox.run("gazellectl", &["alerts", "show", "999999"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no alert #999999"));
+    let unresolved = json_of(&sandbox, &["alerts", "list", "--json"]);
+    assert_eq!(unresolved["maintenance"].as_array().unwrap().len(), 1);
+
+    // The mail server goes down: the next alert waits in the queue…
+    sink.stop();
+    let tank = add_note(
+        &sim,
+        client_id,
+        piano_id,
+        Some(&tech),
+        "Tank empty on the humidity system.",
+    );
+    sync(&sandbox, &["--stream", "timeline"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = json_of(&sandbox, &["status", "--json"]);
+        let log = sandbox.logs();
+        if status["backlog"]["emails_pending"] == 1 && log.contains("e-mail not sent; will retry") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // …across a restart of the daemon…
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    // …and is delivered, once, when the server is back.
+    let _sink = SmtpSink::start(mail_dir.path(), port);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    let got = SmtpSink::wait_for(mail_dir.path(), 4, Duration::from_secs(30));
+    assert_eq!(got.len(), 4);
+    let last = parse(&got[3]);
+    assert_eq!(last.to, [TECH]);
+    assert_eq!(
+        last.message_id,
+        format!("alert.{tank}.reservoir@assistant-gazelle.invalid")
+    );
+
+    // Another restart sends nothing again.
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 3);
+    std::thread::sleep(Duration::from_secs(2));
+    let all: Vec<Mail> = SmtpSink::received(mail_dir.path())
+        .iter()
+        .map(parse)
+        .collect();
+    let mut ids: Vec<&str> = all.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((all.len(), ids.len()), (4, 4), "no message twice");
+    let status = json_of(&sandbox, &["status", "--json"]);
+    assert_eq!(status["backlog"]["emails_pending"], 0);
+    assert_eq!(status["backlog"]["open_alerts"], 2);
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
