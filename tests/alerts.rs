@@ -199,7 +199,7 @@ fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
 
     // Exactly the expected messages: the test, the power alert (technician, English), the
     // reservoir alert (no technician: the owner, French). None for the resolved cover note.
-    let got = SmtpSink::wait_for(mail_dir.path(), 3, Duration::from_secs(30));
+    SmtpSink::wait_for(mail_dir.path(), 3, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(1));
     let got: Vec<Mail> = SmtpSink::received(mail_dir.path())
         .iter()
