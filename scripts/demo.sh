@@ -9,9 +9,10 @@ bin=target/debug
 demo_dir=$(mktemp -d "${TMPDIR:-/tmp}/gazelle-demo.XXXXXX")
 sim_pid=""
 daemon_pid=""
+smtp_pid=""
 
 cleanup() {
-  for pid in "$daemon_pid" "$sim_pid"; do
+  for pid in "$daemon_pid" "$sim_pid" "$smtp_pid"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -29,6 +30,26 @@ sim_info=$(cat "$demo_dir/sim.json")
 field() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/" <<<"$sim_info"; }
 echo "    listening on $(field listening)"
 
+echo
+echo "==> Starting a local mail server (smtp-sink: it keeps each message as a file)"
+"$bin/smtp-sink" --dir "$demo_dir/mail" >"$demo_dir/smtp.json" &
+smtp_pid=$!
+for _ in $(seq 1 200); do [[ -s "$demo_dir/smtp.json" ]] && break; sleep 0.05; done
+smtp_port=$(sed -E 's/.*:([0-9]+)".*/\1/' "$demo_dir/smtp.json")
+echo "    listening on 127.0.0.1:$smtp_port"
+
+if command -v curl >/dev/null; then
+  echo
+  echo "==> A technician writes a service note in Gazelle: \"PLS débranché derrière le piano\""
+  piano=$(curl -s -H "x-gazelle-api-key: $(field api_key)" -H 'content-type: application/json' \
+    -d '{"query":"{ allPianos(first: 1) { nodes { id client { id } } } }"}' "$(field listening)graphql/private/")
+  piano_id=$(sed -E 's/.*"nodes":\[\{"id":"([^"]*)".*/\1/' <<<"$piano")
+  client_id=$(sed -E 's/.*"client":\{"id":"([^"]*)".*/\1/' <<<"$piano")
+  curl -s -o /dev/null -H 'content-type: application/json' \
+    -d "{\"clientId\":\"$client_id\",\"pianoId\":\"$piano_id\",\"type\":\"SERVICE_ENTRY_MANUAL\",\"summary\":\"Service\",\"comment\":\"Accord. PLS débranché derrière le piano! 20C, 41%\"}" \
+    "$(field listening)_sim/records/timeline"
+fi
+
 cat >"$demo_dir/gazelled.toml" <<TOML
 [paths]
 data_dir = "$demo_dir/data"
@@ -40,6 +61,14 @@ auth = "api-key"
 api_key = "$(field api_key)"
 page_size = 200
 requests_per_second = 1000
+
+[alerts]
+owner_email = "owner@example.test"
+
+[smtp]
+host = "127.0.0.1"
+port = $smtp_port
+security = "plain"
 TOML
 export GAZELLE_CONFIG="$demo_dir/gazelled.toml"
 
@@ -64,6 +93,19 @@ echo "==> gazellectl force-sync --wait   (incremental; nothing changed upstream)
 echo
 echo "==> gazellectl status"
 "$bin/gazellectl" status
+
+echo
+echo "==> gazellectl alerts list --limit 8   (from the last 45 days of service notes)"
+"$bin/gazellectl" alerts list --limit 8
+
+echo
+echo "==> The e-mail the owner received (new alerts of the last 7 days are e-mailed)"
+for _ in $(seq 1 100); do ls "$demo_dir"/mail/*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+if ls "$demo_dir"/mail/*.eml >/dev/null 2>&1; then
+  grep -E "^(To|Subject|Message-ID):" "$(ls "$demo_dir"/mail/*.eml | head -1)" || true
+else
+  echo "    (none: curl was not available to add a fresh note)"
+fi
 
 echo
 echo "==> gazellectl config (excerpt)"
