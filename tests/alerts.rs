@@ -361,3 +361,70 @@ fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+#[test]
+fn doctor_gives_a_verdict_for_every_part() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\n\
+         [alerts]\nowner_email = \"{OWNER}\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\ntimeout = \"3s\"\n",
+        sim.url(),
+        sim.field("api_key"),
+        sink.port
+    ));
+    let verdicts = |sandbox: &Sandbox| {
+        let out = sandbox.run("gazellectl", &["doctor", "--json"]);
+        let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let map: std::collections::BTreeMap<String, String> = checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["check"].as_str().unwrap().to_owned(),
+                    c["verdict"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (out.status.code(), map, checks)
+    };
+    let (code, v, all) = verdicts(&sandbox);
+    assert_eq!(code, Some(0), "{all:#}");
+    assert_eq!(v["configuration"], "ok");
+    assert_eq!(
+        v["database"], "warn",
+        "not created before the daemon ran: {all:#}"
+    );
+    assert_eq!(v["daemon"], "warn");
+    assert_eq!(v["gazelle api"], "ok", "{all:#}");
+    assert_eq!(v["smtp"], "ok", "{all:#}");
+    assert_eq!(v["login agent"], "warn");
+
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    sink.stop();
+    let (code, v, all) = verdicts(&sandbox);
+    assert_eq!(code, Some(1), "a failed check fails the command: {all:#}");
+    assert_eq!(
+        (v["database"].as_str(), v["daemon"].as_str()),
+        ("ok", "ok"),
+        "{all:#}"
+    );
+    assert_eq!(v["smtp"], "fail", "{all:#}");
+    let human = sandbox.run("gazellectl", &["doctor"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("FAILED"));
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+
+    std::fs::write(sandbox.config(), "[smtp]\nsecurity = \"sometimes\"\n").unwrap();
+    let (code, v, all) = verdicts(&sandbox);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["configuration"], "fail");
+    assert!(
+        all[0]["detail"].as_str().unwrap().contains("smtp.security"),
+        "{all:#}"
+    );
+}

@@ -237,3 +237,25 @@ fn long_notes_are_excerpted_around_the_problem() {
     assert!(excerpt.contains("PLS débranché"));
     assert!(excerpt.chars().count() < 170);
 }
+
+proptest::proptest! {
+    /// Whatever a technician types (any Unicode, any length), scanning never panics and every
+    /// excerpt is taken from the note.
+    #[test]
+    fn any_text_scans_without_panicking(note in "\\PC{0,400}") {
+        let scanner = NoteScanner::from_config(&config::Alerts::default());
+        for finding in scanner.scan(&note) {
+            let flat: String = note.split_whitespace().collect::<Vec<_>>().join(" ");
+            let core = finding.excerpt.trim_matches('…');
+            proptest::prop_assert!(flat.contains(core), "{:?} not in {:?}", core, flat);
+        }
+    }
+
+    #[test]
+    fn phrase_soup_scans_without_panicking(words in proptest::collection::vec(
+        proptest::sample::select(vec!["PLS", "débranché", "pas", "housse", "enlevée", "21", "°", "C", ",", "39", "%", "-", "5", "F", "humidité", "trop", "basse", "réservoir", "vide", "rebranché", "1.5", "ª"]), 0..40)) {
+        let scanner = NoteScanner::from_config(&config::Alerts::default());
+        let _ = scanner.scan(&words.join(" "));
+        let _ = scanner.scan(&words.concat());
+    }
+}

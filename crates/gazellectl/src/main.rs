@@ -65,6 +65,13 @@ enum Command {
     Pause,
     /// Resume scheduled syncs.
     Resume,
+    /// Check every part gazelled depends on: configuration, database, daemon, Gazelle API,
+    /// mail server, login agent. Exit 1 if any check failed.
+    Doctor {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Maintenance alerts (from service notes) and the other open alerts.
     Alerts {
         #[command(subcommand)]
@@ -129,6 +136,7 @@ fn main() -> ExitCode {
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
         Command::Runs { limit, json } => cmd::runs::run(cli.config.as_deref(), limit, json),
+        Command::Doctor { json } => cmd::doctor::run(cli.config.as_deref(), json),
         Command::Alerts { command } => cmd::alerts::run(cli.config.as_deref(), command),
         Command::Pause => cmd::runs::pause(cli.config.as_deref(), true),
         Command::Resume => cmd::runs::pause(cli.config.as_deref(), false),

@@ -57,6 +57,35 @@ impl Daemon {
         }
     }
 
+    /// The daemon's version if one answers on `socket`, else why not (nothing printed).
+    pub async fn probe(socket: &Path) -> Result<String, String> {
+        let stream = UnixStream::connect(socket).await.map_err(|e| {
+            format!(
+                "gazelled is not running (no answer on {}: {e})",
+                socket.display()
+            )
+        })?;
+        let (read, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        write_frame(&mut writer, &Request::Hello)
+            .await
+            .map_err(|e| format!("{}: {e}", socket.display()))?;
+        match read_frame::<_, Response>(&mut reader).await {
+            Ok(Some(Response::Hello {
+                daemon_version,
+                protocol_version,
+            })) if protocol_version == PROTOCOL_VERSION => Ok(daemon_version),
+            Ok(Some(Response::Hello {
+                daemon_version,
+                protocol_version,
+            })) => Err(format!(
+                "gazelled {daemon_version} speaks protocol {protocol_version}, this gazellectl {PROTOCOL_VERSION}"
+            )),
+            Ok(other) => Err(format!("unexpected answer to hello: {other:?}")),
+            Err(e) => Err(format!("unreadable answer: {e}")),
+        }
+    }
+
     pub async fn send(&mut self, request: &Request) -> Result<(), ExitCode> {
         write_frame(&mut self.writer, request).await.map_err(|e| {
             eprintln!("gazellectl: lost the daemon: {e}");

@@ -98,13 +98,13 @@ pub fn systemd_unit(agent: &Agent) -> String {
     )
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|h| h.is_absolute())
 }
 
-fn agent_path(home: &Path) -> PathBuf {
+pub(crate) fn agent_path(home: &Path) -> PathBuf {
     if cfg!(target_os = "macos") {
         home.join("Library/LaunchAgents")
             .join(format!("{LABEL}.plist"))
@@ -244,7 +244,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// The user's uid, for launchd's `gui/<uid>` domain (`id -u`: no unsafe code needed).
-fn uid() -> String {
+pub(crate) fn uid() -> String {
     Command::new("id")
         .arg("-u")
         .output()

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod daemon;
+pub mod doctor;
 pub mod force_sync;
 pub mod install;
 pub mod logs;
