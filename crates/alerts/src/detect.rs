@@ -84,6 +84,25 @@ fn days(n: u16) -> SignedDuration {
     SignedDuration::from_hours(24 * i64::from(n))
 }
 
+/// Queues a message unless its key was ever queued, counting it in `report` when new.
+#[allow(clippy::too_many_arguments)]
+async fn queue(
+    tx: &mut store::WriteTx,
+    report: &mut DetectReport,
+    dedup_key: String,
+    kind: &'static str,
+    to: &Recipient,
+    composed: Composed,
+    alert_id: Option<i64>,
+    system_alert_id: Option<i64>,
+) -> Result<(), StoreError> {
+    let new = email(dedup_key, kind, to, composed, alert_id, system_alert_id);
+    if mail::queue(tx, &new).await? {
+        report.emails_queued += 1;
+    }
+    Ok(())
+}
+
 async fn commit(tx: store::WriteTx) -> Result<(), StoreError> {
     tx.commit().await.map_err(|source| StoreError::Sql {
         context: "committing alerts",
@@ -224,21 +243,17 @@ impl Detectors {
                             excerpt: &finding.excerpt,
                         };
                         let composed = message::maintenance(&facts, to.language);
-                        if mail::queue(
+                        queue(
                             &mut tx,
-                            &email(
-                                format!("maintenance:{external_id}:{}", to.address),
-                                "maintenance",
-                                to,
-                                composed,
-                                Some(id),
-                                None,
-                            ),
+                            &mut report,
+                            format!("maintenance:{external_id}:{}", to.address),
+                            "maintenance",
+                            to,
+                            composed,
+                            Some(id),
+                            None,
                         )
-                        .await?
-                        {
-                            report.emails_queued += 1;
-                        }
+                        .await?;
                     }
                 }
                 alerts::mark_scanned(&mut tx, &note.entry_external_id, created).await?;
@@ -369,21 +384,17 @@ impl Detectors {
                 };
                 let composed = message::unconfirmed(&facts, to.language);
                 // The key is permanent: never twice for the same (appointment, technician, date).
-                if mail::queue(
+                queue(
                     &mut tx,
-                    &email(
-                        format!("unconfirmed:{key}"),
-                        "unconfirmed",
-                        to,
-                        composed,
-                        None,
-                        raised,
-                    ),
+                    &mut report,
+                    format!("unconfirmed:{key}"),
+                    "unconfirmed",
+                    to,
+                    composed,
+                    None,
+                    raised,
                 )
-                .await?
-                {
-                    report.emails_queued += 1;
-                }
+                .await?;
             }
             commit(tx).await?;
             if raised.is_some() && self.config.alerts.log_channel {
@@ -438,21 +449,17 @@ impl Detectors {
                     row.reorder_threshold,
                     to.language,
                 );
-                if mail::queue(
+                queue(
                     &mut tx,
-                    &email(
-                        format!("low_stock:{id}"),
-                        "low_stock",
-                        to,
-                        composed,
-                        None,
-                        Some(id),
-                    ),
+                    &mut report,
+                    format!("low_stock:{id}"),
+                    "low_stock",
+                    to,
+                    composed,
+                    None,
+                    Some(id),
                 )
-                .await?
-                {
-                    report.emails_queued += 1;
-                }
+                .await?;
             }
         }
         report.cleared += alerts::clear_system_alerts_except(&mut tx, SystemKind::LowStock, &keys)
@@ -541,21 +548,17 @@ impl Detectors {
             tracing::error!(condition = %key, "sync health: {summary}");
             if let (true, Some(to)) = (self.email, &owner) {
                 let composed = message::sync_health(id, summary, false, to.language);
-                if mail::queue(
+                queue(
                     &mut tx,
-                    &email(
-                        format!("sync_health:{id}"),
-                        "sync_health",
-                        to,
-                        composed,
-                        None,
-                        Some(id),
-                    ),
+                    &mut report,
+                    format!("sync_health:{id}"),
+                    "sync_health",
+                    to,
+                    composed,
+                    None,
+                    Some(id),
                 )
-                .await?
-                {
-                    report.emails_queued += 1;
-                }
+                .await?;
             }
         }
         for cleared in
@@ -566,21 +569,17 @@ impl Detectors {
             if let (true, Some(to)) = (self.email, &owner) {
                 let composed =
                     message::sync_health(cleared.id, &cleared.summary, true, to.language);
-                if mail::queue(
+                queue(
                     &mut tx,
-                    &email(
-                        format!("sync_health:cleared:{}", cleared.id),
-                        "sync_health",
-                        to,
-                        composed,
-                        None,
-                        Some(cleared.id),
-                    ),
+                    &mut report,
+                    format!("sync_health:cleared:{}", cleared.id),
+                    "sync_health",
+                    to,
+                    composed,
+                    None,
+                    Some(cleared.id),
                 )
-                .await?
-                {
-                    report.emails_queued += 1;
-                }
+                .await?;
             }
         }
         commit(tx).await?;
@@ -616,21 +615,17 @@ impl Detectors {
         let date = store::time::date_text(self.today());
         let composed = message::digest(&date, &lines, to.language);
         let mut tx = self.store.begin_write().await?;
-        if mail::queue(
+        queue(
             &mut tx,
-            &email(
-                format!("digest:{date}"),
-                "digest",
-                &to,
-                composed,
-                None,
-                None,
-            ),
+            &mut report,
+            format!("digest:{date}"),
+            "digest",
+            &to,
+            composed,
+            None,
+            None,
         )
-        .await?
-        {
-            report.emails_queued += 1;
-        }
+        .await?;
         commit(tx).await?;
         Ok(report)
     }

@@ -17,6 +17,14 @@ fn internal(e: store::StoreError) -> Response {
     error(ErrorCode::Internal, e.to_string())
 }
 
+/// A request the store refused (no such alert, already resolved), or a store failure.
+fn refused(e: store::StoreError) -> Response {
+    match e {
+        store::StoreError::Invalid(m) => error(ErrorCode::Invalid, m),
+        other => internal(other),
+    }
+}
+
 async fn commit(tx: store::WriteTx) -> Result<(), Response> {
     tx.commit()
         .await
@@ -80,10 +88,7 @@ async fn handle(context: &Context, request: Request) -> Result<Response, Respons
             let mut tx = context.store.begin_write().await.map_err(internal)?;
             alerts::resolve_alert(&mut tx, id, note.trim(), &today(context))
                 .await
-                .map_err(|e| match e {
-                    store::StoreError::Invalid(m) => error(ErrorCode::Invalid, m),
-                    other => internal(other),
-                })?;
+                .map_err(refused)?;
             commit(tx).await?;
             tracing::info!(alert = id, "maintenance alert resolved by hand");
             let alert = alerts::alert(reader, id).await.map_err(internal)?;
@@ -97,10 +102,7 @@ async fn handle(context: &Context, request: Request) -> Result<Response, Respons
                 note.as_deref().map(str::trim).filter(|n| !n.is_empty()),
             )
             .await
-            .map_err(|e| match e {
-                store::StoreError::Invalid(m) => error(ErrorCode::Invalid, m),
-                other => internal(other),
-            })?;
+            .map_err(refused)?;
             commit(tx).await?;
             tracing::info!(alert = id, "maintenance alert archived");
             let alert = alerts::alert(reader, id).await.map_err(internal)?;
