@@ -218,3 +218,73 @@ fn the_schedule_runs_syncs_unattended() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+/// The socket is private: another user can neither reach it (0700 directory, 0600 socket)
+/// nor, if the permissions are loosened by hand, be served (the daemon checks the peer's uid).
+/// Switching users needs root, which CI has; run unprivileged, only the modes are checked.
+#[test]
+fn another_user_cannot_use_the_socket() {
+    use std::os::unix::process::CommandExt;
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let sock = socket(&sandbox);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&sock), mode(sock.parent().unwrap())), (0o600, 0o700));
+
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if is_root {
+        let as_nobody = || {
+            let mut cmd = std::process::Command::new(e2e::bin("gazellectl"));
+            cmd.uid(65534)
+                .gid(65534)
+                .env_clear()
+                .env("HOME", "/tmp")
+                .env("GAZELLE_PATHS__SOCKET", &sock)
+                .arg("status")
+                .stdin(std::process::Stdio::null());
+            cmd.output().unwrap()
+        };
+        let out = as_nobody();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("permission denied"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Loosen every permission on the way: the daemon still refuses the other uid.
+        let mut dir = sock.parent().unwrap().to_owned();
+        loop {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            if dir == sandbox.root() {
+                break;
+            }
+            dir = dir.parent().unwrap().to_owned();
+        }
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let out = as_nobody();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("serves uid 0 only, not uid 65534"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        sandbox.wait_for_log(
+            &mut daemon,
+            "refused a control connection from another user",
+        );
+        // The owner is still served.
+        assert!(sandbox.run("gazellectl", &["status"]).status.success());
+    }
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

@@ -87,6 +87,7 @@ pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
                         uid = cred.uid(),
                         "refused a control connection from another user"
                     );
+                    refuse(stream, cred.uid(), owner).await;
                     return;
                 }
                 Err(e) => {
@@ -99,6 +100,28 @@ pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
             }
         });
     }
+}
+
+/// Tells a peer of another uid why it is not served (after its first frame, so its write
+/// does not meet a closed socket), then closes. Nothing of the daemon's state is read.
+async fn refuse(stream: UnixStream, uid: u32, owner: u32) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        read_frame::<_, serde_json::Value>(&mut reader),
+    )
+    .await;
+    let _ = write_frame(
+        &mut write,
+        &Response::Error {
+            code: ErrorCode::Forbidden,
+            message: format!(
+                "permission denied: this daemon serves uid {owner} only, not uid {uid}"
+            ),
+        },
+    )
+    .await;
 }
 
 async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()> {

@@ -130,6 +130,8 @@ pub enum ErrorCode {
     Internal,
     /// The request names something that does not exist, or cannot be done to it.
     Invalid,
+    /// The peer is not the user the daemon runs as.
+    Forbidden,
 }
 
 /// Why a frame could not be read.

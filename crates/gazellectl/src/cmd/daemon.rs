@@ -25,7 +25,15 @@ impl Daemon {
 
     /// Connects and checks the protocol version; says plainly when the daemon is not running.
     pub async fn connect(socket: &Path) -> Result<Daemon, ExitCode> {
-        let stream = UnixStream::connect(socket).await.map_err(|_| {
+        let stream = UnixStream::connect(socket).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                // The socket is private to the user who runs the daemon.
+                eprintln!(
+                    "gazellectl: permission denied on {}: that daemon belongs to another user",
+                    socket.display()
+                );
+                return ExitCode::from(EXIT_FAILED);
+            }
             eprintln!(
                 "gazelled is not running (no answer on {}).\nStart it with `gazellectl install` (at login) or `gazelled --foreground` (by hand).",
                 socket.display()
@@ -48,6 +56,10 @@ impl Daemon {
                 eprintln!(
                     "gazellectl: gazelled {daemon_version} speaks protocol {protocol_version}, this gazellectl speaks {PROTOCOL_VERSION}: install matching versions"
                 );
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+            Response::Error { message, .. } => {
+                eprintln!("gazellectl: {message}");
                 Err(ExitCode::from(EXIT_FAILED))
             }
             other => {
