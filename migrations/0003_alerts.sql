@@ -34,12 +34,13 @@ CREATE TABLE EmailQueue (
 );
 CREATE INDEX IX_EmailQueue_State_NextAttemptAt ON EmailQueue (State, NextAttemptAt);
 
--- Alerts other than maintenance: unconfirmed appointments (J-1), low stock, sync health.
+-- Alerts other than maintenance: unconfirmed appointments (J-1), low stock, sync health,
+-- local edits Gazelle refused (push).
 -- At most one open alert per (Kind, Key): a condition that persists raises nothing new, and
 -- one that clears and comes back raises again.
 CREATE TABLE SystemAlerts (
     Id        INTEGER PRIMARY KEY,
-    Kind      TEXT NOT NULL CHECK (Kind IN ('unconfirmed', 'low_stock', 'sync_health')),
+    Kind      TEXT NOT NULL CHECK (Kind IN ('unconfirmed', 'low_stock', 'sync_health', 'push')),
     Key       TEXT NOT NULL,
     Severity  TEXT NOT NULL DEFAULT 'warning' CHECK (Severity IN ('warning', 'critical')),
     Summary   TEXT NOT NULL,

@@ -135,6 +135,28 @@ query!(
     )
 );
 
+query!(
+    CLIENT,
+    "Client",
+    const_format::concatcp!(
+        "query Client($id: String!) { client(id: $id) { ",
+        CLIENT_FIELDS,
+        " } }"
+    )
+);
+
+query!(
+    PIANO,
+    "Piano",
+    "query Piano($id: String!) { piano(id: $id) { id make model serialNumber type year location notes status damppChaserInstalled createdAt updatedAt client { id } } }"
+);
+
+query!(
+    INVOICE,
+    "Invoice",
+    "query Invoice($id: String!) { invoice(id: $id) { id number status subTotal taxTotal total notes createdAt updatedAt dueOn client { id } assignedTo { id } allInvoiceItems { nodes { id description type quantity amount subTotal taxTotal total taxable billable sequenceNumber piano { id } } } } }"
+);
+
 const ERRORS: &str = "mutationErrors { fieldName messages key type errorReferenceId }";
 
 mutation!(
@@ -265,6 +287,9 @@ pub const ALL: &[Operation] = &[
     PIANOS,
     EVENTS,
     EVENT,
+    CLIENT,
+    PIANO,
+    INVOICE,
     TIMELINE,
     INVOICES,
     CREATE_CLIENT,

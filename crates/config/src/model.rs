@@ -99,14 +99,33 @@ impl Default for Logging {
 pub struct Business {
     /// Every business rule ("tomorrow", "16:00", schedules) is read in this zone.
     pub timezone: TimeZoneName,
+    /// Québec sales taxes on taxable invoice lines, in thousandths of a percent (Gazelle's
+    /// unit: 5000 = 5 %), each computed per line and rounded half-up to the cent.
+    pub gst_rate: u32,
+    pub qst_rate: u32,
+    /// Reorder threshold of a new stock line (RULES.md: 5).
+    pub default_reorder_threshold: u32,
 }
 
 impl Default for Business {
     fn default() -> Self {
         Business {
             timezone: serde_plain("America/Montreal"),
+            gst_rate: 5000,
+            qst_rate: 9975,
+            default_reorder_threshold: 5,
         }
     }
+}
+
+/// What happens when Gazelle changed a record that has a local edit waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The later of the two edits wins (both versions are kept in the conflicts table).
+    LastWriteWins,
+    /// The local edit waits until `gazellectl conflicts resolve`.
+    Manual,
 }
 
 /// How the daemon authenticates to Gazelle.
@@ -181,6 +200,19 @@ pub struct Sync {
     pub timeline_lookback_days: u16,
     /// More deletions or cancellations than this in one run are held for confirmation.
     pub mass_change_threshold: u32,
+    /// Conflict policy per entity: `clients`, `pianos`, `appointments`, `invoices`
+    /// (default: last-write-wins).
+    pub conflicts: std::collections::BTreeMap<String, ConflictPolicy>,
+}
+
+impl Sync {
+    /// The policy for a local table (`Clients`, `Appointments`, …).
+    pub fn conflict_policy(&self, table: &str) -> ConflictPolicy {
+        self.conflicts
+            .get(&table.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(ConflictPolicy::LastWriteWins)
+    }
 }
 
 impl Default for Sync {
@@ -195,6 +227,7 @@ impl Default for Sync {
             event_window_days_ahead: 120,
             timeline_lookback_days: 30,
             mass_change_threshold: 10,
+            conflicts: Default::default(),
         }
     }
 }

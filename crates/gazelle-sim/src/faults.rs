@@ -27,6 +27,9 @@ pub enum FaultKind {
     },
     /// The real answer, after a delay.
     Slow { millis: u64 },
+    /// The request is processed (a mutation is applied), then the answer waits: a client
+    /// killed meanwhile never learns that its write happened.
+    Stall { millis: u64 },
     /// The connection is closed after the headers, before the body completes.
     Drop,
     /// HTTP 200 with the first half of the real JSON body.

@@ -210,6 +210,9 @@ async fn graphql(
             &variables,
         )
     };
+    if let Some(FaultKind::Stall { millis }) = &fault {
+        tokio::time::sleep(Duration::from_millis(*millis)).await;
+    }
     late_fault(fault, answer)
 }
 

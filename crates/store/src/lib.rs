@@ -16,9 +16,11 @@
 pub mod alerts;
 pub mod error;
 pub mod inventory;
+pub mod local;
 pub mod mail;
 pub mod money;
 pub mod open;
+pub mod outbox;
 pub mod reads;
 pub mod reconcile;
 pub mod records;
@@ -29,4 +31,7 @@ pub mod upsert;
 pub use error::{Result, StoreError};
 pub use money::{Cents, Hundredths};
 pub use open::{Store, WriteTx};
+
+/// A connection, for reads and writes that take one (a [`WriteTx`] derefs to it).
+pub type Connection = sqlx::SqliteConnection;
 pub use upsert::{Action, BatchReport, Counts, RowOutcome, upsert};

@@ -116,6 +116,14 @@ impl Store {
             .context("starting a write transaction")
     }
 
+    /// A connection of the read pool, for reads that take a connection.
+    pub async fn read_connection(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>> {
+        self.readers
+            .acquire()
+            .await
+            .context("taking a read connection")
+    }
+
     /// The read pool.
     pub fn reader(&self) -> &SqlitePool {
         &self.readers

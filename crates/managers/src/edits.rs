@@ -1,0 +1,102 @@
+//! Client and piano fields a technician changes on the Mac, pushed with `updateClient` /
+//! `updatePiano`. The edit remembers the upstream `updatedAt` it was based on, so the push
+//! can tell a real conflict from a stale read.
+
+use serde_json::json;
+use store::local::{self, ClientChange, PianoChange};
+use store::outbox::{self, NewEntry};
+use store::{Connection, Store};
+
+use crate::{Result, commit, invalid};
+
+pub const CLIENT_STATUSES: [&str; 4] = ["ACTIVE", "INACTIVE", "PROSPECT", "NEW"];
+pub const PIANO_STATUSES: [&str; 4] = [
+    "ACTIVE",
+    "INACTIVE",
+    "TEMPORARY_STORAGE",
+    "UNDER_RESTORATION",
+];
+
+fn check_status(status: &Option<String>, allowed: &[&str], what: &str) -> Result<()> {
+    match status {
+        Some(s) if !allowed.contains(&s.as_str()) => invalid(format!(
+            "unknown {what} status `{s}` ({})",
+            allowed.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn queue(
+    conn: &mut Connection,
+    entity: &'static str,
+    id: i64,
+    base: Option<&str>,
+    payload: serde_json::Value,
+) -> Result<i64> {
+    let depends_on = outbox::open_entry_of(conn, entity, id).await?;
+    Ok(outbox::enqueue(
+        conn,
+        &NewEntry {
+            operation: "update",
+            entity,
+            local_id: id,
+            action: None,
+            payload,
+            base_updated_at: base,
+            depends_on,
+        },
+    )
+    .await?)
+}
+
+/// Changes a client (local or Gazelle id); the outbox entry's id.
+pub async fn edit_client(store: &Store, client: &str, mut change: ClientChange) -> Result<i64> {
+    change.status = change.status.map(|s| s.trim().to_ascii_uppercase());
+    check_status(&change.status, &CLIENT_STATUSES, "client")?;
+    if change == ClientChange::default() {
+        return invalid("nothing to change: give --company, --status or --tags");
+    }
+    if change
+        .company_name
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return invalid("--company cannot be empty");
+    }
+    let mut tx = store.begin_write().await?;
+    let Some((id, external, updated)) = local::find_row(&mut tx, "Clients", client).await? else {
+        return invalid(format!("there is no client `{client}`"));
+    };
+    if external.is_none() {
+        return invalid(format!(
+            "client #{id} is not in Gazelle: nothing to update there"
+        ));
+    }
+    local::change_client(&mut tx, id, &change).await?;
+    let entry = queue(&mut tx, "Clients", id, updated.as_deref(), json!(change)).await?;
+    commit(tx).await?;
+    Ok(entry)
+}
+
+/// Changes a piano (local or Gazelle id); the outbox entry's id.
+pub async fn edit_piano(store: &Store, piano: &str, mut change: PianoChange) -> Result<i64> {
+    change.status = change.status.map(|s| s.trim().to_ascii_uppercase());
+    check_status(&change.status, &PIANO_STATUSES, "piano")?;
+    if change == PianoChange::default() {
+        return invalid("nothing to change: give --location, --notes or --status");
+    }
+    let mut tx = store.begin_write().await?;
+    let Some((id, external, updated)) = local::find_row(&mut tx, "Pianos", piano).await? else {
+        return invalid(format!("there is no piano `{piano}`"));
+    };
+    if external.is_none() {
+        return invalid(format!(
+            "piano #{id} is not in Gazelle: nothing to update there"
+        ));
+    }
+    local::change_piano(&mut tx, id, &change).await?;
+    let entry = queue(&mut tx, "Pianos", id, updated.as_deref(), json!(change)).await?;
+    commit(tx).await?;
+    Ok(entry)
+}
