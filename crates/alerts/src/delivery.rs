@@ -24,12 +24,9 @@ pub struct DeliveryReport {
     pub dead: u32,
 }
 
-/// How long to wait after the `attempt`-th failure.
+/// How long to wait after the `attempt`-th failure (the outbox's schedule).
 pub fn backoff(attempt: i64) -> Duration {
-    let exponent = u32::try_from(attempt.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-    Duration::from_secs(30)
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(Duration::from_secs(3600))
+    store::outbox::retry_delay(attempt)
 }
 
 #[derive(Clone)]

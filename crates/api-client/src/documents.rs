@@ -252,7 +252,7 @@ mutation!(
     "CreateInvoice",
     true,
     const_format::concatcp!(
-        "mutation CreateInvoice($id: String, $input: PrivateCreateInvoiceInput!) { createInvoice(id: $id, input: $input) { invoice { id number status subTotal taxTotal total updatedAt } ",
+        "mutation CreateInvoice($id: String, $input: PrivateCreateInvoiceInput!) { createInvoice(id: $id, input: $input) { invoice { id number status subTotal taxTotal total updatedAt allInvoiceItems { nodes { id sequenceNumber } } } ",
         ERRORS,
         " } }"
     )
@@ -262,7 +262,7 @@ mutation!(
     "UpdateInvoice",
     true,
     const_format::concatcp!(
-        "mutation UpdateInvoice($id: String!, $input: PrivateUpdateInvoiceInput!) { updateInvoice(id: $id, input: $input) { invoice { id number status subTotal taxTotal total updatedAt } ",
+        "mutation UpdateInvoice($id: String!, $input: PrivateUpdateInvoiceInput!) { updateInvoice(id: $id, input: $input) { invoice { id number status subTotal taxTotal total updatedAt allInvoiceItems { nodes { id sequenceNumber } } } ",
         ERRORS,
         " } }"
     )

@@ -102,6 +102,13 @@ fn run(args: Args) -> Result<(), Failure> {
             client.as_ref().ok().cloned(),
         )
         .map_err(Failure::Alerts)?;
+        let pusher = client.as_ref().ok().map(|client| {
+            sync_engine::Pusher::new(
+                store.clone(),
+                std::sync::Arc::clone(client),
+                std::sync::Arc::clone(&config),
+            )
+        });
         let engine = client.map(|client| {
             sync_engine::SyncEngine::new(
                 store.clone(),
@@ -109,7 +116,7 @@ fn run(args: Args) -> Result<(), Failure> {
                 sync_engine::SyncSettings::from_config(&config),
             )
         });
-        let runner = runner::Runner::new(engine, Some(std::sync::Arc::clone(&alerting)));
+        let runner = runner::Runner::new(engine, pusher, Some(std::sync::Arc::clone(&alerting)));
         alerting.start();
         schedule::start(
             &config,

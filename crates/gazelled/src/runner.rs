@@ -20,6 +20,9 @@ pub struct Runner {
     /// Runs the detectors a pull feeds before the run is announced finished, so a
     /// `force-sync --wait` returns with its alerts already in the database.
     alerting: Option<Arc<crate::alerting::Alerting>>,
+    /// Local edits to Gazelle, after each pull and on `sync.push_interval`; one cycle at a time.
+    pusher: Option<sync_engine::Pusher>,
+    push_lock: Mutex<()>,
     /// Why there is no engine (no credentials configured).
     unavailable: Option<String>,
     current: Mutex<Option<(RunKey, broadcast::Sender<RunEvent>)>>,
@@ -33,6 +36,7 @@ type RunKey = (&'static str, Vec<Stream>);
 impl Runner {
     pub fn new(
         engine: Result<SyncEngine, String>,
+        pusher: Option<sync_engine::Pusher>,
         alerting: Option<Arc<crate::alerting::Alerting>>,
     ) -> Arc<Runner> {
         let (engine, unavailable) = match engine {
@@ -42,10 +46,40 @@ impl Runner {
         Arc::new(Runner {
             engine,
             alerting,
+            pusher,
+            push_lock: Mutex::new(()),
             unavailable,
             current: Mutex::new(None),
             paused: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// One push cycle (waits for one in progress); `None` without Gazelle credentials or
+    /// when the store failed (logged).
+    pub async fn push_now(&self) -> Option<sync_engine::PushReport> {
+        let pusher = self.pusher.as_ref()?;
+        let _one = self.push_lock.lock().await;
+        match pusher.push().await {
+            Ok(report) => {
+                if report != sync_engine::PushReport::default() {
+                    tracing::info!(?report, "push cycle");
+                }
+                Some(report)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "push cycle failed");
+                None
+            }
+        }
+    }
+
+    /// The push cycle of `sync.push_interval`: only when something is ready.
+    pub async fn push_if_ready(&self) {
+        if let Some(pusher) = &self.pusher
+            && matches!(pusher.has_work().await, Ok(true))
+        {
+            self.push_now().await;
+        }
     }
 
     pub fn engine(&self) -> Option<&SyncEngine> {
@@ -115,6 +149,11 @@ impl Runner {
                 })
                 .await
                 .map_err(|e| e.to_string());
+            if result.is_ok()
+                && let Some(report) = runner.push_now().await
+            {
+                let _ = tx.send(RunEvent::Progress(Progress::Pushed { report }));
+            }
             if let (Some(alerting), Ok(report)) = (&runner.alerting, &result) {
                 alerting.after_run(report).await;
             }

@@ -6,6 +6,8 @@
 //! | timeline | every `sync.timeline_interval` | incremental: timeline |
 //! | nightly | `sync.nightly_schedule` | incremental: users, catalogue, clients, pianos, invoices |
 //! | reconcile | `sync.reconcile_schedule` | reconcile: everything |
+//! | push | every `sync.push_interval`, when the outbox has work | local edits to Gazelle |
+//! | unconfirmed, low_stock, digest | `[alerts]` schedules | the alert detectors (see `alerting`) |
 //!
 //! Cron specs are read in `business.timezone`. tokio-cron-scheduler fixes a job's UTC offset
 //! when the job is created, so the jobs are re-registered whenever the zone's offset changes
@@ -162,9 +164,9 @@ async fn register(
                 .map_err(|e| format!("cannot schedule {name}: {e}"))?,
         );
     }
-    let runner = Arc::clone(runner);
+    let timeline_runner = Arc::clone(runner);
     let timeline = Job::new_repeated_async(s.timeline_interval.duration(), move |_, _| {
-        let runner = Arc::clone(&runner);
+        let runner = Arc::clone(&timeline_runner);
         Box::pin(async move {
             scheduled(
                 &runner,
@@ -181,6 +183,23 @@ async fn register(
             .add(timeline)
             .await
             .map_err(|e| format!("cannot schedule timeline: {e}"))?,
+    );
+    // Local edits between pulls (a pull pushes too).
+    let push_runner = Arc::clone(runner);
+    let push = Job::new_repeated_async(s.push_interval.duration(), move |_, _| {
+        let runner = Arc::clone(&push_runner);
+        Box::pin(async move {
+            if !runner.is_paused() {
+                runner.push_if_ready().await;
+            }
+        })
+    })
+    .map_err(|e| format!("sync.push_interval: {e}"))?;
+    ids.push(
+        scheduler
+            .add(push)
+            .await
+            .map_err(|e| format!("cannot schedule the push: {e}"))?,
     );
     Ok(ids)
 }

@@ -281,6 +281,8 @@ pub enum SystemKind {
     Unconfirmed,
     LowStock,
     SyncHealth,
+    /// A local edit Gazelle refused (the dead letter).
+    Push,
 }
 
 impl SystemKind {
@@ -289,6 +291,7 @@ impl SystemKind {
             SystemKind::Unconfirmed => "unconfirmed",
             SystemKind::LowStock => "low_stock",
             SystemKind::SyncHealth => "sync_health",
+            SystemKind::Push => "push",
         }
     }
 }

@@ -431,7 +431,7 @@ pub async fn find_row(
 }
 
 /// Client fields a technician may change on the Mac (None: unchanged).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClientChange {
     pub company_name: Option<String>,
     pub status: Option<String>,
@@ -454,7 +454,7 @@ pub async fn change_client(conn: &mut SqliteConnection, id: i64, c: &ClientChang
 }
 
 /// Piano fields a technician may change on the Mac (None: unchanged).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PianoChange {
     pub location: Option<String>,
     pub notes: Option<String>,
@@ -621,4 +621,31 @@ pub async fn stock(pool: &SqlitePool, technician: Option<&str>) -> Result<Vec<St
     .fetch_all(pool)
     .await
     .context("reading stock")
+}
+
+/// After pushing an invoice's lines: each local line gets the Gazelle id of the line with
+/// its sequence number; lines that no longer exist upstream are tombstoned.
+pub async fn invoice_lines_pushed(conn: &mut SqliteConnection, invoice_id: i64, lines: &[(i64, String)]) -> Result<()> {
+    // Free the ids first: a replaced line's new id may be an old line's (UNIQUE).
+    sqlx::query("UPDATE InvoiceItems SET ExternalId = NULL WHERE InvoiceId = ?1")
+        .bind(invoice_id)
+        .execute(&mut *conn)
+        .await
+        .context("re-keying invoice lines")?;
+    for (sequence, external_id) in lines {
+        sqlx::query("UPDATE InvoiceItems SET ExternalId = ?3, DeletedAt = NULL WHERE InvoiceId = ?1 AND SequenceNumber = ?2")
+            .bind(invoice_id)
+            .bind(sequence)
+            .bind(external_id)
+            .execute(&mut *conn)
+            .await
+            .context("re-keying invoice lines")?;
+    }
+    sqlx::query("UPDATE InvoiceItems SET DeletedAt = ?2 WHERE InvoiceId = ?1 AND ExternalId IS NULL AND DeletedAt IS NULL")
+        .bind(invoice_id)
+        .bind(now_text())
+        .execute(conn)
+        .await
+        .context("re-keying invoice lines")?;
+    Ok(())
 }

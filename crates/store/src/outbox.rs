@@ -28,6 +28,36 @@ pub struct NewEntry<'a> {
     pub depends_on: Option<i64>,
 }
 
+/// How long a failed entry waits before its `attempt + 1`-th try: 30 s, doubling, at most an
+/// hour. (The e-mail queue uses the same.)
+pub fn retry_delay(attempt: i64) -> std::time::Duration {
+    let exponent = u32::try_from(attempt.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    std::time::Duration::from_secs(30)
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(std::time::Duration::from_secs(3600))
+}
+
+/// The open conflict recorded (by a pull or an earlier push) against an entry.
+pub async fn open_conflict_for(conn: &mut SqliteConnection, outbox_id: i64) -> Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MAX(Id) FROM Conflicts WHERE OutboxId = ?1 AND ResolvedAt IS NULL")
+        .bind(outbox_id)
+        .fetch_one(conn)
+        .await
+        .context("reading conflicts")
+}
+
+/// Settles an open conflict automatically (last-write-wins).
+pub async fn settle_conflict(conn: &mut SqliteConnection, id: i64, resolution: &str) -> Result<()> {
+    sqlx::query("UPDATE Conflicts SET ResolvedAt = ?2, Resolution = ?3 WHERE Id = ?1 AND ResolvedAt IS NULL")
+        .bind(id)
+        .bind(now_text())
+        .bind(resolution)
+        .execute(conn)
+        .await
+        .context("settling a conflict")?;
+    Ok(())
+}
+
 static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Writes an entry in the caller's transaction; its id.

@@ -150,6 +150,10 @@ pub enum Progress {
         run_id: i64,
         status: &'static str,
     },
+    /// The push cycle that follows a pull.
+    Pushed {
+        report: crate::push::PushReport,
+    },
 }
 
 /// The outcome of one stream in a run.

@@ -4,6 +4,8 @@
 
 pub mod engine;
 pub mod map;
+pub mod push;
 
 pub use engine::{Progress, RunReport, Stream, StreamReport, SyncEngine, SyncSettings};
+pub use push::{PushReport, Pusher};
 pub use store::sync_log::{Mode, Trigger};

@@ -43,6 +43,14 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
         loop {
             match daemon.next().await {
                 Ok(Response::Progress { event }) => {
+                    if event["event"] == "pushed" {
+                        let r = &event["report"];
+                        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                        println!(
+                            "  push       pushed {}  adopted {}  retrying {}  refused {}  superseded {}  held {}",
+                            n("pushed"), n("adopted"), n("retrying"), n("dead"), n("superseded"), n("held")
+                        );
+                    }
                     if event["event"] == "stream_finished" {
                         let c = &event["counts"];
                         let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);

@@ -1,0 +1,599 @@
+//! The push: local edits from the outbox to Gazelle, in order, each at most once upstream.
+//!
+//! For each ready entry: mark it in flight (committed), check for a conflict (the record's
+//! upstream `updatedAt` against the one the edit was based on), send its mutation, then, in
+//! one transaction, write back what Gazelle answered (ids, number, timestamps) and end the
+//! entry. What makes a creation never happen twice upstream:
+//!
+//! * invoices (and clients) are created with an id chosen locally (`createInvoice(id:)`):
+//!   sending the creation again returns the same record;
+//! * `createEvent` takes no id, so an appointment creation that was ever sent (`SentAt`: the
+//!   daemon may have died, or the connection dropped, after Gazelle applied it) is first
+//!   looked for upstream — same technician, client, start and title — and adopted if found.
+//!
+//! A refusal (`mutationErrors`) is a dead letter with the service's message and an alert;
+//! it blocks only later edits of the same record. Transient failures retry with backoff;
+//! after [`MAX_ATTEMPTS`] the entry is dead too. Lost authorization stops the cycle.
+
+use std::sync::Arc;
+
+use api_client::documents;
+use api_client::model;
+use api_client::{ApiError, GazelleClient};
+use config::ConflictPolicy;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use store::alerts::SystemKind;
+use store::local;
+use store::outbox::{self, Entry};
+use store::{Connection, Store, StoreError};
+
+/// Tries before an entry that keeps failing transiently is given up (dead).
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// What a push cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PushReport {
+    pub pushed: u32,
+    /// Creations found upstream after an interrupted send, adopted rather than resent.
+    pub adopted: u32,
+    pub retrying: u32,
+    pub dead: u32,
+    /// Lost to a newer upstream edit (last-write-wins); both versions are in Conflicts.
+    pub superseded: u32,
+    /// Waiting for `gazellectl conflicts resolve`.
+    pub held: u32,
+}
+
+pub struct Pusher {
+    store: Store,
+    client: Arc<GazelleClient>,
+    config: Arc<config::Config>,
+}
+
+/// Why an entry did not go through.
+enum Failure {
+    Api(ApiError),
+    Store(StoreError),
+    /// The local data cannot make a valid mutation (a missing parent id, …).
+    Local(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+/// What the conflict check decided.
+enum Gate {
+    Send,
+    Superseded,
+    Held,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Written {
+    id: String,
+    updated_at: Option<Timestamp>,
+    number: Option<i64>,
+    all_invoice_items: Option<model::Page<WrittenItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WrittenItem {
+    id: String,
+    sequence_number: Option<i64>,
+}
+
+fn utc(t: Option<Timestamp>) -> Option<String> {
+    t.map(store::time::utc_text)
+}
+
+async fn commit(tx: store::WriteTx) -> Result<(), StoreError> {
+    tx.commit().await.map_err(|source| StoreError::Sql {
+        context: "committing a push",
+        source,
+    })
+}
+
+impl Pusher {
+    pub fn new(store: Store, client: Arc<GazelleClient>, config: Arc<config::Config>) -> Pusher {
+        Pusher { store, client, config }
+    }
+
+    /// Whether anything is waiting (cheap: the daemon's interval job asks before a cycle).
+    pub async fn has_work(&self) -> Result<bool, StoreError> {
+        Ok(!outbox::ready(self.store.reader(), &store::time::now_text(), 1).await?.is_empty())
+    }
+
+    /// Pushes every ready entry, in order.
+    pub async fn push(&self) -> Result<PushReport, StoreError> {
+        let mut report = PushReport::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let ready = outbox::ready(self.store.reader(), &store::time::now_text(), 50).await?;
+            let fresh: Vec<Entry> = ready.into_iter().filter(|e| seen.insert(e.id)).collect();
+            if fresh.is_empty() {
+                return Ok(report);
+            }
+            for entry in fresh {
+                if !self.one(&entry, &mut report).await? {
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    /// One entry; false when the cycle must stop (authorization lost).
+    async fn one(&self, entry: &Entry, report: &mut PushReport) -> Result<bool, StoreError> {
+        let mut tx = self.store.begin_write().await?;
+        outbox::mark_in_flight(&mut tx, entry.id).await?;
+        commit(tx).await?;
+        let outcome = self.send(entry, report).await;
+        let mut tx = self.store.begin_write().await?;
+        let keep_going = match outcome {
+            Ok(()) => true,
+            Err(Failure::Store(e)) => return Err(e),
+            Err(Failure::Local(message)) => {
+                self.dead(&mut tx, entry, &message, report).await?;
+                true
+            }
+            Err(Failure::Api(ApiError::Rejected { operation, errors })) => {
+                let message = format!(
+                    "{operation} refused by Gazelle: {}",
+                    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                );
+                self.dead(&mut tx, entry, &message, report).await?;
+                true
+            }
+            Err(Failure::Api(e @ (ApiError::NeedsReauthorization { .. } | ApiError::Auth { .. } | ApiError::Setup(_)))) => {
+                // Not the entry's fault: it waits, untouched, for authorization to come back.
+                outbox::mark_retry(&mut tx, entry.id, &e.to_string(), &store::time::now_text()).await?;
+                tracing::warn!(entry = entry.id, error = %e, "push stopped: not authorized");
+                commit(tx).await?;
+                return Ok(false);
+            }
+            Err(Failure::Api(e)) => {
+                let attempts = entry.attempts + 1;
+                if attempts >= MAX_ATTEMPTS {
+                    self.dead(&mut tx, entry, &format!("gave up after {attempts} tries: {e}"), report).await?;
+                } else {
+                    let wait = SignedDuration::try_from(outbox::retry_delay(attempts)).unwrap_or(SignedDuration::MAX);
+                    let next = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
+                    outbox::mark_retry(&mut tx, entry.id, &e.to_string(), &store::time::utc_text(next)).await?;
+                    report.retrying += 1;
+                    tracing::warn!(entry = entry.id, attempts, error = %e, "push failed; will retry");
+                }
+                true
+            }
+        };
+        commit(tx).await?;
+        Ok(keep_going)
+    }
+
+    async fn dead(&self, tx: &mut Connection, entry: &Entry, message: &str, report: &mut PushReport) -> Result<(), StoreError> {
+        outbox::mark_dead(tx, entry.id, message).await?;
+        let summary = format!("{} #{} not pushed: {message}", entry.entity, entry.local_id);
+        store::alerts::raise_system_alert(
+            tx,
+            SystemKind::Push,
+            &format!("outbox:{}", entry.id),
+            false,
+            &summary,
+            &json!({"outbox": entry.id, "entity": entry.entity, "local_id": entry.local_id}),
+        )
+        .await?;
+        report.dead += 1;
+        tracing::error!(entry = entry.id, entity = %entry.entity, "push refused: {message} (see `gazellectl outbox list`)");
+        Ok(())
+    }
+
+    /// The conflict check before an update: `remote_updated_at` is the record's upstream
+    /// version now, `remote` the record itself (kept in Conflicts when they diverge).
+    async fn gate(&self, entry: &Entry, external_id: &str, remote_updated_at: Option<Timestamp>, remote: &Value) -> Result<Gate, Failure> {
+        let remote_text = utc(remote_updated_at);
+        let (Some(base), Some(now)) = (entry.base_updated_at.as_deref(), remote_text.as_deref()) else {
+            return Ok(Gate::Send);
+        };
+        if base == now {
+            return Ok(Gate::Send);
+        }
+        let local: Value = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
+        let mut tx = self.store.begin_write().await?;
+        let existing = outbox::open_conflict_for(&mut tx, entry.id).await?;
+        let gate = match self.config.sync.conflict_policy(&entry.entity) {
+            ConflictPolicy::Manual => {
+                let id = match existing {
+                    Some(id) => id,
+                    None => outbox::record_conflict(&mut tx, entry, external_id, &local, remote, None).await?,
+                };
+                outbox::hold(&mut tx, entry.id, id).await?;
+                tracing::warn!(entry = entry.id, conflict = id, "conflict held for `gazellectl conflicts resolve`");
+                Gate::Held
+            }
+            ConflictPolicy::LastWriteWins => {
+                // The later of the two edits wins; both versions stay on record.
+                let local_wins = entry.created_at.as_str() > now;
+                let resolution = if local_wins { "local" } else { "remote" };
+                match existing {
+                    Some(id) => outbox::settle_conflict(&mut tx, id, resolution).await?,
+                    None => {
+                        outbox::record_conflict(&mut tx, entry, external_id, &local, remote, Some(resolution)).await?;
+                    }
+                }
+                if local_wins {
+                    Gate::Send
+                } else {
+                    outbox::mark_done(&mut tx, entry.id, "superseded", None, Some(&format!("Gazelle's edit of {now} is newer"))).await?;
+                    Gate::Superseded
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(gate)
+    }
+
+    async fn done(&self, entry: &Entry, upstream_id: &str, write_back: impl AsyncFnOnce(&mut Connection) -> Result<(), StoreError>) -> Result<(), Failure> {
+        let mut tx = self.store.begin_write().await?;
+        write_back(&mut tx).await?;
+        outbox::mark_done(&mut tx, entry.id, "pushed", Some(upstream_id), None).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    async fn send(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        match (entry.entity.as_str(), entry.operation.as_str()) {
+            ("Invoices", op @ ("create" | "update")) => self.invoice(entry, op == "create", report).await,
+            ("Appointments", "create") => self.create_event(entry, report).await,
+            ("Appointments", "update") => self.update_event(entry, report).await,
+            ("Appointments", "action") => self.event_action(entry, report).await,
+            ("Clients", "update") => self.update_client(entry, report).await,
+            ("Pianos", "update") => self.update_piano(entry, report).await,
+            (entity, op) => Err(Failure::Local(format!("the push does not know how to {op} {entity}"))),
+        }
+    }
+
+    fn count(&self, gate: &Gate, report: &mut PushReport) -> bool {
+        match gate {
+            Gate::Send => true,
+            Gate::Superseded => {
+                report.superseded += 1;
+                false
+            }
+            Gate::Held => {
+                report.held += 1;
+                false
+            }
+        }
+    }
+
+    // --- invoices ----------------------------------------------------------------------
+
+    async fn invoice(&self, entry: &Entry, create: bool, report: &mut PushReport) -> Result<(), Failure> {
+        let (invoice, lines) = {
+            let mut conn = self.store.read_connection().await?;
+            let Some(invoice) = local::invoice(&mut conn, entry.local_id).await? else {
+                return Err(Failure::Local(format!("invoice #{} no longer exists", entry.local_id)));
+            };
+            let lines = local::lines(&mut conn, entry.local_id).await?;
+            (invoice, lines)
+        };
+        let Some(client_id) = invoice.client_external_id.clone() else {
+            return Err(Failure::Local(format!("invoice {}: its client is not in Gazelle", invoice.number)));
+        };
+        let rates = (self.config.business.gst_rate, self.config.business.qst_rate);
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|l| {
+                let amount = l.amount_cents.unwrap_or(0);
+                // The managers' arithmetic: a line always carries the taxes it was totalled with.
+                let (gst, qst) = (managers::taxes::tax(amount, rates.0), managers::taxes::tax(amount, rates.1));
+                let taxes = if l.taxable {
+                    json!([
+                        {"name": "TPS", "rate": rates.0, "total": gst},
+                        {"name": "TVQ", "rate": rates.1, "total": qst},
+                    ])
+                } else {
+                    json!([])
+                };
+                let mut item = json!({
+                    "description": l.description,
+                    "type": l.item_type.clone().unwrap_or_else(|| "OTHER".into()),
+                    "quantity": l.quantity_hundredths,
+                    "amount": l.unit_price_cents.unwrap_or(amount),
+                    "taxable": l.taxable,
+                    "billable": true,
+                    "sequenceNumber": l.sequence_number,
+                    "taxes": taxes,
+                });
+                if let Some(piano) = &l.piano_external_id {
+                    item["pianoId"] = json!(piano);
+                }
+                item
+            })
+            .collect();
+        let mut input = json!({
+            "status": invoice.status,
+            "notes": invoice.notes,
+            "dueOn": invoice.due_on,
+            "invoiceItems": items,
+        });
+        if let Some(assigned) = &invoice.assigned_to_id {
+            input["assignedToId"] = json!(assigned);
+        }
+        let written: Written = if create || invoice.external_id.is_none() {
+            let Some(id) = invoice.pending_external_id.clone().or(invoice.external_id.clone()) else {
+                return Err(Failure::Local(format!("invoice {} has no id for Gazelle", invoice.number)));
+            };
+            input["clientId"] = json!(client_id);
+            self.client
+                .mutate(documents::CREATE_INVOICE, "createInvoice", "invoice", json!({"id": id, "input": input}))
+                .await?
+        } else {
+            let id = invoice.external_id.clone().unwrap_or_default();
+            let remote: Value = self.client.execute(documents::INVOICE, json!({"id": id})).await?;
+            let remote = remote["invoice"].clone();
+            if remote.is_null() {
+                return Err(Failure::Local(format!("invoice {id} no longer exists in Gazelle")));
+            }
+            let remote_updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+            let gate = self.gate(entry, &id, remote_updated, &remote).await?;
+            if !self.count(&gate, report) {
+                return Ok(());
+            }
+            self.client
+                .mutate(documents::UPDATE_INVOICE, "updateInvoice", "invoice", json!({"id": id, "input": input}))
+                .await?
+        };
+        let number = written.number.map(|n| n.to_string());
+        let updated = utc(written.updated_at);
+        let pairs: Vec<(i64, String)> = written
+            .all_invoice_items
+            .map(|p| p.nodes.into_iter().filter_map(|i| i.sequence_number.map(|s| (s, i.id))).collect())
+            .unwrap_or_default();
+        let (local_id, upstream) = (entry.local_id, written.id.clone());
+        self.done(entry, &written.id, async move |tx: &mut Connection| {
+            local::invoice_pushed(tx, local_id, &upstream, number.as_deref(), updated.as_deref()).await?;
+            local::invoice_lines_pushed(tx, local_id, &pairs).await
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+
+    // --- appointments ------------------------------------------------------------------
+
+    async fn appointment(&self, entry: &Entry) -> Result<local::LocalAppointment, Failure> {
+        let mut conn = self.store.read_connection().await?;
+        local::appointment(&mut conn, entry.local_id)
+            .await?
+            .ok_or_else(|| Failure::Local(format!("appointment #{} no longer exists", entry.local_id)))
+    }
+
+    /// `updateEvent` replaces the whole event: every field is sent, every time.
+    fn event_input(&self, a: &local::LocalAppointment) -> Result<Value, Failure> {
+        let Some(client) = &a.client_external_id else {
+            return Err(Failure::Local(format!("appointment #{}: its client is not in Gazelle", a.id)));
+        };
+        let mut input = json!({
+            "title": a.description.clone().unwrap_or_default(),
+            "start": a.start_at,
+            "duration": a.duration.unwrap_or(60),
+            "type": a.event_type,
+            "userId": a.technician_id,
+            "clientId": client,
+            "notes": a.notes,
+            "isAllDay": a.is_all_day,
+            "timezone": self.config.business.timezone.as_str(),
+        });
+        if let Some(piano) = &a.piano_external_id {
+            input["pianos"] = json!([{"pianoId": piano}]);
+        }
+        Ok(input)
+    }
+
+    /// An event upstream that is this creation (after an interrupted send).
+    async fn find_created(&self, a: &local::LocalAppointment) -> Result<Option<model::Event>, Failure> {
+        let start: Timestamp = a.start_at.parse().map_err(|e| Failure::Local(format!("appointment #{}: bad start {}: {e}", a.id, a.start_at)))?;
+        let day = start.to_zoned(self.config.business.timezone.time_zone()).date().to_string();
+        let filters = json!({"startOn": day, "endOn": day, "userId": [a.technician_id]});
+        let data: Value = self
+            .client
+            .execute(documents::EVENTS, json!({"first": 100, "filters": filters}))
+            .await?;
+        let page: model::Page<model::Event> = serde_json::from_value(data["allEventsBatched"].clone())
+            .map_err(|e| Failure::Local(format!("unexpected events page: {e}")))?;
+        Ok(page.nodes.into_iter().find(|e| {
+            e.start == Some(start)
+                && e.title.as_deref() == a.description.as_deref()
+                && e.client.as_ref().map(|c| &c.id) == a.client_external_id.as_ref()
+        }))
+    }
+
+    async fn create_event(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let a = self.appointment(entry).await?;
+        if let Some(existing) = &a.external_id {
+            // Already recorded (an earlier cycle wrote it back, then died before ending).
+            return self.done(entry, existing, async |_: &mut Connection| Ok(())).await;
+        }
+        let input = self.event_input(&a)?;
+        let (event, adopted): (model::Event, bool) = match entry.sent_at {
+            Some(_) => match self.find_created(&a).await? {
+                Some(found) => (found, true),
+                None => (self.client.mutate(documents::CREATE_EVENT, "createEvent", "event", json!({"input": input})).await?, false),
+            },
+            None => (self.client.mutate(documents::CREATE_EVENT, "createEvent", "event", json!({"input": input})).await?, false),
+        };
+        let (local_id, id, updated) = (a.id, event.id.clone(), utc(event.updated_at));
+        self.done(entry, &event.id, async move |tx: &mut Connection| {
+            local::appointment_pushed(tx, local_id, &id, updated.as_deref()).await
+        })
+        .await?;
+        if adopted {
+            report.adopted += 1;
+            tracing::info!(entry = entry.id, event = %event.id, "an interrupted creation had reached Gazelle: adopted, not resent");
+        } else {
+            report.pushed += 1;
+        }
+        Ok(())
+    }
+
+    async fn remote_event(&self, id: &str) -> Result<(Value, Option<Timestamp>), Failure> {
+        let data: Value = self.client.execute(documents::EVENT, json!({"eventId": id})).await?;
+        let remote = data["event"].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!("event {id} no longer exists in Gazelle")));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        Ok((remote, updated))
+    }
+
+    async fn update_event(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let a = self.appointment(entry).await?;
+        let Some(id) = a.external_id.clone() else {
+            return Err(Failure::Local(format!("appointment #{} was never created in Gazelle", a.id)));
+        };
+        let (remote, updated) = self.remote_event(&id).await?;
+        let gate = self.gate(entry, &id, updated, &remote).await?;
+        if !self.count(&gate, report) {
+            return Ok(());
+        }
+        let input = self.event_input(&a)?;
+        let event: model::Event = self
+            .client
+            .mutate(documents::UPDATE_EVENT, "updateEvent", "event", json!({"id": id, "input": input}))
+            .await?;
+        let (local_id, updated) = (a.id, utc(event.updated_at));
+        self.done(entry, &id, async move |tx: &mut Connection| match updated {
+            Some(u) => local::set_updated_at(tx, "Appointments", local_id, &u).await,
+            None => Ok(()),
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+
+    async fn event_action(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let a = self.appointment(entry).await?;
+        let Some(id) = a.external_id.clone() else {
+            return Err(Failure::Local(format!("appointment #{} was never created in Gazelle", a.id)));
+        };
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Touched {
+            updated_at: Option<Timestamp>,
+        }
+        let touched: Touched = match entry.action.as_deref() {
+            Some("cancel") => self.client.mutate(documents::CANCEL_EVENT, "cancelEvent", "event", json!({"eventId": id})).await?,
+            Some("confirm") => self.client.mutate(documents::CONFIRM_EVENT, "confirmEvent", "event", json!({"id": id})).await?,
+            other => return Err(Failure::Local(format!("unknown appointment action {other:?}"))),
+        };
+        let (local_id, updated) = (a.id, utc(touched.updated_at));
+        self.done(entry, &id, async move |tx: &mut Connection| match updated {
+            Some(u) => local::set_updated_at(tx, "Appointments", local_id, &u).await,
+            None => Ok(()),
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+
+    // --- clients and pianos ------------------------------------------------------------
+
+    async fn external_id(&self, entry: &Entry) -> Result<String, Failure> {
+        let table = if entry.entity == "Clients" { "Clients" } else { "Pianos" };
+        let mut conn = self.store.read_connection().await?;
+        match local::find_row(&mut conn, table, &entry.local_id.to_string()).await? {
+            Some((_, Some(external), _)) => Ok(external),
+            _ => Err(Failure::Local(format!("{} #{} is not in Gazelle", entry.entity, entry.local_id))),
+        }
+    }
+
+    async fn update_client(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let id = self.external_id(entry).await?;
+        let change: local::ClientChange = serde_json::from_str(&entry.payload).map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
+        let data: Value = self.client.execute(documents::CLIENT, json!({"id": id})).await?;
+        let remote = data["client"].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!("client {id} no longer exists in Gazelle")));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        let gate = self.gate(entry, &id, updated, &remote).await?;
+        if !self.count(&gate, report) {
+            return Ok(());
+        }
+        let mut input = serde_json::Map::new();
+        if let Some(c) = change.company_name {
+            input.insert("companyName".into(), json!(c));
+        }
+        if let Some(s) = change.status {
+            input.insert("status".into(), json!(s));
+        }
+        if let Some(t) = change.tags {
+            let tags: Vec<&str> = t.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            input.insert("tags".into(), json!(tags));
+        }
+        let client: model::Client = self
+            .client
+            .mutate(documents::UPDATE_CLIENT, "updateClient", "client", json!({"id": id, "input": input}))
+            .await?;
+        let (local_id, updated) = (entry.local_id, utc(client.updated_at));
+        self.done(entry, &id, async move |tx: &mut Connection| match updated {
+            Some(u) => local::set_updated_at(tx, "Clients", local_id, &u).await,
+            None => Ok(()),
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+
+    async fn update_piano(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let id = self.external_id(entry).await?;
+        let change: local::PianoChange = serde_json::from_str(&entry.payload).map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
+        let data: Value = self.client.execute(documents::PIANO, json!({"id": id})).await?;
+        let remote = data["piano"].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!("piano {id} no longer exists in Gazelle")));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        let gate = self.gate(entry, &id, updated, &remote).await?;
+        if !self.count(&gate, report) {
+            return Ok(());
+        }
+        let mut input = serde_json::Map::new();
+        for (key, value) in [("location", change.location), ("notes", change.notes), ("status", change.status)] {
+            if let Some(v) = value {
+                input.insert(key.into(), json!(v));
+            }
+        }
+        let piano: IdAndTime = self
+            .client
+            .mutate(documents::UPDATE_PIANO, "updatePiano", "piano", json!({"id": id, "input": input}))
+            .await?;
+        let (local_id, updated) = (entry.local_id, utc(piano.updated_at));
+        self.done(entry, &id, async move |tx: &mut Connection| match updated {
+            Some(u) => local::set_updated_at(tx, "Pianos", local_id, &u).await,
+            None => Ok(()),
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdAndTime {
+    updated_at: Option<Timestamp>,
+}
+
