@@ -77,6 +77,43 @@ enum Command {
         #[command(subcommand)]
         command: cmd::alerts::AlertsCommand,
     },
+    /// Draft invoices with Québec taxes, pushed to Gazelle.
+    Invoices {
+        #[command(subcommand)]
+        command: cmd::manage::InvoicesCommand,
+    },
+    /// Create, move, reassign, cancel, confirm appointments (times in the shop's zone).
+    Appointments {
+        #[command(subcommand)]
+        command: cmd::manage::AppointmentsCommand,
+    },
+    /// A technician's day or week, or an iCalendar file (--ics FILE).
+    Calendar(cmd::manage::CalendarArgs),
+    /// Change a client in Gazelle (company, status, tags).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Change a piano in Gazelle (room, notes, status).
+    Piano {
+        #[command(subcommand)]
+        command: PianoCommand,
+    },
+    /// Technicians' stock: list, add, remove, correct, transfer.
+    Stock {
+        #[command(subcommand)]
+        command: cmd::manage::StockCommand,
+    },
+    /// Local edits waiting for Gazelle, and the refused ones.
+    Outbox {
+        #[command(subcommand)]
+        command: cmd::manage::OutboxCommand,
+    },
+    /// Local edits that met a different edit in Gazelle.
+    Conflicts {
+        #[command(subcommand)]
+        command: cmd::manage::ConflictsCommand,
+    },
     /// Show the daemon's log (the newest file).
     Logs {
         /// Keep printing new lines as they come.
@@ -95,6 +132,16 @@ enum Command {
     /// Import a folder of V4 CSV exports into the database (with the daemon stopped).
     #[command(name = "migrate-v4")]
     MigrateV4(cmd::migrate_v4::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    Edit(cmd::manage::ClientEdit),
+}
+
+#[derive(Debug, Subcommand)]
+enum PianoCommand {
+    Edit(cmd::manage::PianoEdit),
 }
 
 /// Exit code for an invalid configuration (sysexits.h EX_CONFIG).
@@ -136,6 +183,20 @@ fn main() -> ExitCode {
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
         Command::Runs { limit, json } => cmd::runs::run(cli.config.as_deref(), limit, json),
+        Command::Invoices { command } => cmd::manage::invoices(cli.config.as_deref(), command),
+        Command::Appointments { command } => {
+            cmd::manage::appointments(cli.config.as_deref(), command)
+        }
+        Command::Calendar(args) => cmd::manage::calendar(cli.config.as_deref(), args),
+        Command::Client {
+            command: ClientCommand::Edit(e),
+        } => cmd::manage::client_edit(cli.config.as_deref(), e),
+        Command::Piano {
+            command: PianoCommand::Edit(e),
+        } => cmd::manage::piano_edit(cli.config.as_deref(), e),
+        Command::Stock { command } => cmd::manage::stock(cli.config.as_deref(), command),
+        Command::Outbox { command } => cmd::manage::outbox(cli.config.as_deref(), command),
+        Command::Conflicts { command } => cmd::manage::conflicts(cli.config.as_deref(), command),
         Command::Doctor { json } => cmd::doctor::run(cli.config.as_deref(), json),
         Command::Alerts { command } => cmd::alerts::run(cli.config.as_deref(), command),
         Command::Pause => cmd::runs::pause(cli.config.as_deref(), true),

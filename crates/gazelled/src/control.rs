@@ -200,6 +200,10 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                 let response = crate::cmd_alerts::serve(context, frame).await;
                 write_frame(&mut write, &response).await?;
             }
+            Request::Manage { verb, args } => {
+                let response = crate::cmd_manage::serve(context, &verb, &args).await;
+                write_frame(&mut write, &response).await?;
+            }
             Request::ForceSync {
                 mode,
                 streams,

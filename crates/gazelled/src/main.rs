@@ -7,6 +7,7 @@
 
 mod alerting;
 mod cmd_alerts;
+mod cmd_manage;
 mod control;
 mod exit;
 mod lock;

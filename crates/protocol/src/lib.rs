@@ -60,6 +60,15 @@ pub enum Request {
         #[serde(default)]
         to: Option<String>,
     },
+    /// A local manager's verb (`invoices.create`, `appointments.move`, `stock.change`,
+    /// `outbox.retry`, `conflicts.resolve`, …) with its arguments; answered with `data`.
+    /// One request for the whole family keeps the protocol small: the verbs and their
+    /// arguments are listed in `gazelled`'s `cmd_manage`.
+    Manage {
+        verb: String,
+        #[serde(default)]
+        args: Value,
+    },
     ForceSync {
         /// full, incremental (default) or reconcile.
         #[serde(default)]

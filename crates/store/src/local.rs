@@ -625,7 +625,11 @@ pub async fn stock(pool: &SqlitePool, technician: Option<&str>) -> Result<Vec<St
 
 /// After pushing an invoice's lines: each local line gets the Gazelle id of the line with
 /// its sequence number; lines that no longer exist upstream are tombstoned.
-pub async fn invoice_lines_pushed(conn: &mut SqliteConnection, invoice_id: i64, lines: &[(i64, String)]) -> Result<()> {
+pub async fn invoice_lines_pushed(
+    conn: &mut SqliteConnection,
+    invoice_id: i64,
+    lines: &[(i64, String)],
+) -> Result<()> {
     // Free the ids first: a replaced line's new id may be an old line's (UNIQUE).
     sqlx::query("UPDATE InvoiceItems SET ExternalId = NULL WHERE InvoiceId = ?1")
         .bind(invoice_id)

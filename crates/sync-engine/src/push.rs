@@ -108,12 +108,20 @@ async fn commit(tx: store::WriteTx) -> Result<(), StoreError> {
 
 impl Pusher {
     pub fn new(store: Store, client: Arc<GazelleClient>, config: Arc<config::Config>) -> Pusher {
-        Pusher { store, client, config }
+        Pusher {
+            store,
+            client,
+            config,
+        }
     }
 
     /// Whether anything is waiting (cheap: the daemon's interval job asks before a cycle).
     pub async fn has_work(&self) -> Result<bool, StoreError> {
-        Ok(!outbox::ready(self.store.reader(), &store::time::now_text(), 1).await?.is_empty())
+        Ok(
+            !outbox::ready(self.store.reader(), &store::time::now_text(), 1)
+                .await?
+                .is_empty(),
+        )
     }
 
     /// Pushes every ready entry, in order.
@@ -151,14 +159,23 @@ impl Pusher {
             Err(Failure::Api(ApiError::Rejected { operation, errors })) => {
                 let message = format!(
                     "{operation} refused by Gazelle: {}",
-                    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 );
                 self.dead(&mut tx, entry, &message, report).await?;
                 true
             }
-            Err(Failure::Api(e @ (ApiError::NeedsReauthorization { .. } | ApiError::Auth { .. } | ApiError::Setup(_)))) => {
+            Err(Failure::Api(
+                e @ (ApiError::NeedsReauthorization { .. }
+                | ApiError::Auth { .. }
+                | ApiError::Setup(_)),
+            )) => {
                 // Not the entry's fault: it waits, untouched, for authorization to come back.
-                outbox::mark_retry(&mut tx, entry.id, &e.to_string(), &store::time::now_text()).await?;
+                outbox::mark_retry(&mut tx, entry.id, &e.to_string(), &store::time::now_text())
+                    .await?;
                 tracing::warn!(entry = entry.id, error = %e, "push stopped: not authorized");
                 commit(tx).await?;
                 return Ok(false);
@@ -166,11 +183,24 @@ impl Pusher {
             Err(Failure::Api(e)) => {
                 let attempts = entry.attempts + 1;
                 if attempts >= MAX_ATTEMPTS {
-                    self.dead(&mut tx, entry, &format!("gave up after {attempts} tries: {e}"), report).await?;
+                    self.dead(
+                        &mut tx,
+                        entry,
+                        &format!("gave up after {attempts} tries: {e}"),
+                        report,
+                    )
+                    .await?;
                 } else {
-                    let wait = SignedDuration::try_from(outbox::retry_delay(attempts)).unwrap_or(SignedDuration::MAX);
+                    let wait = SignedDuration::try_from(outbox::retry_delay(attempts))
+                        .unwrap_or(SignedDuration::MAX);
                     let next = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
-                    outbox::mark_retry(&mut tx, entry.id, &e.to_string(), &store::time::utc_text(next)).await?;
+                    outbox::mark_retry(
+                        &mut tx,
+                        entry.id,
+                        &e.to_string(),
+                        &store::time::utc_text(next),
+                    )
+                    .await?;
                     report.retrying += 1;
                     tracing::warn!(entry = entry.id, attempts, error = %e, "push failed; will retry");
                 }
@@ -181,7 +211,13 @@ impl Pusher {
         Ok(keep_going)
     }
 
-    async fn dead(&self, tx: &mut Connection, entry: &Entry, message: &str, report: &mut PushReport) -> Result<(), StoreError> {
+    async fn dead(
+        &self,
+        tx: &mut Connection,
+        entry: &Entry,
+        message: &str,
+        report: &mut PushReport,
+    ) -> Result<(), StoreError> {
         outbox::mark_dead(tx, entry.id, message).await?;
         let summary = format!("{} #{} not pushed: {message}", entry.entity, entry.local_id);
         store::alerts::raise_system_alert(
@@ -200,9 +236,16 @@ impl Pusher {
 
     /// The conflict check before an update: `remote_updated_at` is the record's upstream
     /// version now, `remote` the record itself (kept in Conflicts when they diverge).
-    async fn gate(&self, entry: &Entry, external_id: &str, remote_updated_at: Option<Timestamp>, remote: &Value) -> Result<Gate, Failure> {
+    async fn gate(
+        &self,
+        entry: &Entry,
+        external_id: &str,
+        remote_updated_at: Option<Timestamp>,
+        remote: &Value,
+    ) -> Result<Gate, Failure> {
         let remote_text = utc(remote_updated_at);
-        let (Some(base), Some(now)) = (entry.base_updated_at.as_deref(), remote_text.as_deref()) else {
+        let (Some(base), Some(now)) = (entry.base_updated_at.as_deref(), remote_text.as_deref())
+        else {
             return Ok(Gate::Send);
         };
         if base == now {
@@ -215,10 +258,17 @@ impl Pusher {
             ConflictPolicy::Manual => {
                 let id = match existing {
                     Some(id) => id,
-                    None => outbox::record_conflict(&mut tx, entry, external_id, &local, remote, None).await?,
+                    None => {
+                        outbox::record_conflict(&mut tx, entry, external_id, &local, remote, None)
+                            .await?
+                    }
                 };
                 outbox::hold(&mut tx, entry.id, id).await?;
-                tracing::warn!(entry = entry.id, conflict = id, "conflict held for `gazellectl conflicts resolve`");
+                tracing::warn!(
+                    entry = entry.id,
+                    conflict = id,
+                    "conflict held for `gazellectl conflicts resolve`"
+                );
                 Gate::Held
             }
             ConflictPolicy::LastWriteWins => {
@@ -228,13 +278,28 @@ impl Pusher {
                 match existing {
                     Some(id) => outbox::settle_conflict(&mut tx, id, resolution).await?,
                     None => {
-                        outbox::record_conflict(&mut tx, entry, external_id, &local, remote, Some(resolution)).await?;
+                        outbox::record_conflict(
+                            &mut tx,
+                            entry,
+                            external_id,
+                            &local,
+                            remote,
+                            Some(resolution),
+                        )
+                        .await?;
                     }
                 }
                 if local_wins {
                     Gate::Send
                 } else {
-                    outbox::mark_done(&mut tx, entry.id, "superseded", None, Some(&format!("Gazelle's edit of {now} is newer"))).await?;
+                    outbox::mark_done(
+                        &mut tx,
+                        entry.id,
+                        "superseded",
+                        None,
+                        Some(&format!("Gazelle's edit of {now} is newer")),
+                    )
+                    .await?;
                     Gate::Superseded
                 }
             }
@@ -243,7 +308,12 @@ impl Pusher {
         Ok(gate)
     }
 
-    async fn done(&self, entry: &Entry, upstream_id: &str, write_back: impl AsyncFnOnce(&mut Connection) -> Result<(), StoreError>) -> Result<(), Failure> {
+    async fn done(
+        &self,
+        entry: &Entry,
+        upstream_id: &str,
+        write_back: impl AsyncFnOnce(&mut Connection) -> Result<(), StoreError>,
+    ) -> Result<(), Failure> {
         let mut tx = self.store.begin_write().await?;
         write_back(&mut tx).await?;
         outbox::mark_done(&mut tx, entry.id, "pushed", Some(upstream_id), None).await?;
@@ -253,13 +323,17 @@ impl Pusher {
 
     async fn send(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         match (entry.entity.as_str(), entry.operation.as_str()) {
-            ("Invoices", op @ ("create" | "update")) => self.invoice(entry, op == "create", report).await,
+            ("Invoices", op @ ("create" | "update")) => {
+                self.invoice(entry, op == "create", report).await
+            }
             ("Appointments", "create") => self.create_event(entry, report).await,
             ("Appointments", "update") => self.update_event(entry, report).await,
             ("Appointments", "action") => self.event_action(entry, report).await,
             ("Clients", "update") => self.update_client(entry, report).await,
             ("Pianos", "update") => self.update_piano(entry, report).await,
-            (entity, op) => Err(Failure::Local(format!("the push does not know how to {op} {entity}"))),
+            (entity, op) => Err(Failure::Local(format!(
+                "the push does not know how to {op} {entity}"
+            ))),
         }
     }
 
@@ -279,17 +353,28 @@ impl Pusher {
 
     // --- invoices ----------------------------------------------------------------------
 
-    async fn invoice(&self, entry: &Entry, create: bool, report: &mut PushReport) -> Result<(), Failure> {
+    async fn invoice(
+        &self,
+        entry: &Entry,
+        create: bool,
+        report: &mut PushReport,
+    ) -> Result<(), Failure> {
         let (invoice, lines) = {
             let mut conn = self.store.read_connection().await?;
             let Some(invoice) = local::invoice(&mut conn, entry.local_id).await? else {
-                return Err(Failure::Local(format!("invoice #{} no longer exists", entry.local_id)));
+                return Err(Failure::Local(format!(
+                    "invoice #{} no longer exists",
+                    entry.local_id
+                )));
             };
             let lines = local::lines(&mut conn, entry.local_id).await?;
             (invoice, lines)
         };
         let Some(client_id) = invoice.client_external_id.clone() else {
-            return Err(Failure::Local(format!("invoice {}: its client is not in Gazelle", invoice.number)));
+            return Err(Failure::Local(format!(
+                "invoice {}: its client is not in Gazelle",
+                invoice.number
+            )));
         };
         let rates = (self.config.business.gst_rate, self.config.business.qst_rate);
         let items: Vec<Value> = lines
@@ -297,7 +382,10 @@ impl Pusher {
             .map(|l| {
                 let amount = l.amount_cents.unwrap_or(0);
                 // The managers' arithmetic: a line always carries the taxes it was totalled with.
-                let (gst, qst) = (managers::taxes::tax(amount, rates.0), managers::taxes::tax(amount, rates.1));
+                let (gst, qst) = (
+                    managers::taxes::tax(amount, rates.0),
+                    managers::taxes::tax(amount, rates.1),
+                );
                 let taxes = if l.taxable {
                     json!([
                         {"name": "TPS", "rate": rates.0, "total": gst},
@@ -332,19 +420,36 @@ impl Pusher {
             input["assignedToId"] = json!(assigned);
         }
         let written: Written = if create || invoice.external_id.is_none() {
-            let Some(id) = invoice.pending_external_id.clone().or(invoice.external_id.clone()) else {
-                return Err(Failure::Local(format!("invoice {} has no id for Gazelle", invoice.number)));
+            let Some(id) = invoice
+                .pending_external_id
+                .clone()
+                .or(invoice.external_id.clone())
+            else {
+                return Err(Failure::Local(format!(
+                    "invoice {} has no id for Gazelle",
+                    invoice.number
+                )));
             };
             input["clientId"] = json!(client_id);
             self.client
-                .mutate(documents::CREATE_INVOICE, "createInvoice", "invoice", json!({"id": id, "input": input}))
+                .mutate(
+                    documents::CREATE_INVOICE,
+                    "createInvoice",
+                    "invoice",
+                    json!({"id": id, "input": input}),
+                )
                 .await?
         } else {
             let id = invoice.external_id.clone().unwrap_or_default();
-            let remote: Value = self.client.execute(documents::INVOICE, json!({"id": id})).await?;
+            let remote: Value = self
+                .client
+                .execute(documents::INVOICE, json!({"id": id}))
+                .await?;
             let remote = remote["invoice"].clone();
             if remote.is_null() {
-                return Err(Failure::Local(format!("invoice {id} no longer exists in Gazelle")));
+                return Err(Failure::Local(format!(
+                    "invoice {id} no longer exists in Gazelle"
+                )));
             }
             let remote_updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
             let gate = self.gate(entry, &id, remote_updated, &remote).await?;
@@ -352,18 +457,35 @@ impl Pusher {
                 return Ok(());
             }
             self.client
-                .mutate(documents::UPDATE_INVOICE, "updateInvoice", "invoice", json!({"id": id, "input": input}))
+                .mutate(
+                    documents::UPDATE_INVOICE,
+                    "updateInvoice",
+                    "invoice",
+                    json!({"id": id, "input": input}),
+                )
                 .await?
         };
         let number = written.number.map(|n| n.to_string());
         let updated = utc(written.updated_at);
         let pairs: Vec<(i64, String)> = written
             .all_invoice_items
-            .map(|p| p.nodes.into_iter().filter_map(|i| i.sequence_number.map(|s| (s, i.id))).collect())
+            .map(|p| {
+                p.nodes
+                    .into_iter()
+                    .filter_map(|i| i.sequence_number.map(|s| (s, i.id)))
+                    .collect()
+            })
             .unwrap_or_default();
         let (local_id, upstream) = (entry.local_id, written.id.clone());
         self.done(entry, &written.id, async move |tx: &mut Connection| {
-            local::invoice_pushed(tx, local_id, &upstream, number.as_deref(), updated.as_deref()).await?;
+            local::invoice_pushed(
+                tx,
+                local_id,
+                &upstream,
+                number.as_deref(),
+                updated.as_deref(),
+            )
+            .await?;
             local::invoice_lines_pushed(tx, local_id, &pairs).await
         })
         .await?;
@@ -377,13 +499,18 @@ impl Pusher {
         let mut conn = self.store.read_connection().await?;
         local::appointment(&mut conn, entry.local_id)
             .await?
-            .ok_or_else(|| Failure::Local(format!("appointment #{} no longer exists", entry.local_id)))
+            .ok_or_else(|| {
+                Failure::Local(format!("appointment #{} no longer exists", entry.local_id))
+            })
     }
 
     /// `updateEvent` replaces the whole event: every field is sent, every time.
     fn event_input(&self, a: &local::LocalAppointment) -> Result<Value, Failure> {
         let Some(client) = &a.client_external_id else {
-            return Err(Failure::Local(format!("appointment #{}: its client is not in Gazelle", a.id)));
+            return Err(Failure::Local(format!(
+                "appointment #{}: its client is not in Gazelle",
+                a.id
+            )));
         };
         let mut input = json!({
             "title": a.description.clone().unwrap_or_default(),
@@ -403,16 +530,28 @@ impl Pusher {
     }
 
     /// An event upstream that is this creation (after an interrupted send).
-    async fn find_created(&self, a: &local::LocalAppointment) -> Result<Option<model::Event>, Failure> {
-        let start: Timestamp = a.start_at.parse().map_err(|e| Failure::Local(format!("appointment #{}: bad start {}: {e}", a.id, a.start_at)))?;
-        let day = start.to_zoned(self.config.business.timezone.time_zone()).date().to_string();
+    async fn find_created(
+        &self,
+        a: &local::LocalAppointment,
+    ) -> Result<Option<model::Event>, Failure> {
+        let start: Timestamp = a.start_at.parse().map_err(|e| {
+            Failure::Local(format!(
+                "appointment #{}: bad start {}: {e}",
+                a.id, a.start_at
+            ))
+        })?;
+        let day = start
+            .to_zoned(self.config.business.timezone.time_zone())
+            .date()
+            .to_string();
         let filters = json!({"startOn": day, "endOn": day, "userId": [a.technician_id]});
         let data: Value = self
             .client
             .execute(documents::EVENTS, json!({"first": 100, "filters": filters}))
             .await?;
-        let page: model::Page<model::Event> = serde_json::from_value(data["allEventsBatched"].clone())
-            .map_err(|e| Failure::Local(format!("unexpected events page: {e}")))?;
+        let page: model::Page<model::Event> =
+            serde_json::from_value(data["allEventsBatched"].clone())
+                .map_err(|e| Failure::Local(format!("unexpected events page: {e}")))?;
         Ok(page.nodes.into_iter().find(|e| {
             e.start == Some(start)
                 && e.title.as_deref() == a.description.as_deref()
@@ -424,15 +563,37 @@ impl Pusher {
         let a = self.appointment(entry).await?;
         if let Some(existing) = &a.external_id {
             // Already recorded (an earlier cycle wrote it back, then died before ending).
-            return self.done(entry, existing, async |_: &mut Connection| Ok(())).await;
+            return self
+                .done(entry, existing, async |_: &mut Connection| Ok(()))
+                .await;
         }
         let input = self.event_input(&a)?;
         let (event, adopted): (model::Event, bool) = match entry.sent_at {
             Some(_) => match self.find_created(&a).await? {
                 Some(found) => (found, true),
-                None => (self.client.mutate(documents::CREATE_EVENT, "createEvent", "event", json!({"input": input})).await?, false),
+                None => (
+                    self.client
+                        .mutate(
+                            documents::CREATE_EVENT,
+                            "createEvent",
+                            "event",
+                            json!({"input": input}),
+                        )
+                        .await?,
+                    false,
+                ),
             },
-            None => (self.client.mutate(documents::CREATE_EVENT, "createEvent", "event", json!({"input": input})).await?, false),
+            None => (
+                self.client
+                    .mutate(
+                        documents::CREATE_EVENT,
+                        "createEvent",
+                        "event",
+                        json!({"input": input}),
+                    )
+                    .await?,
+                false,
+            ),
         };
         let (local_id, id, updated) = (a.id, event.id.clone(), utc(event.updated_at));
         self.done(entry, &event.id, async move |tx: &mut Connection| {
@@ -449,10 +610,15 @@ impl Pusher {
     }
 
     async fn remote_event(&self, id: &str) -> Result<(Value, Option<Timestamp>), Failure> {
-        let data: Value = self.client.execute(documents::EVENT, json!({"eventId": id})).await?;
+        let data: Value = self
+            .client
+            .execute(documents::EVENT, json!({"eventId": id}))
+            .await?;
         let remote = data["event"].clone();
         if remote.is_null() {
-            return Err(Failure::Local(format!("event {id} no longer exists in Gazelle")));
+            return Err(Failure::Local(format!(
+                "event {id} no longer exists in Gazelle"
+            )));
         }
         let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
         Ok((remote, updated))
@@ -461,7 +627,10 @@ impl Pusher {
     async fn update_event(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         let a = self.appointment(entry).await?;
         let Some(id) = a.external_id.clone() else {
-            return Err(Failure::Local(format!("appointment #{} was never created in Gazelle", a.id)));
+            return Err(Failure::Local(format!(
+                "appointment #{} was never created in Gazelle",
+                a.id
+            )));
         };
         let (remote, updated) = self.remote_event(&id).await?;
         let gate = self.gate(entry, &id, updated, &remote).await?;
@@ -471,7 +640,12 @@ impl Pusher {
         let input = self.event_input(&a)?;
         let event: model::Event = self
             .client
-            .mutate(documents::UPDATE_EVENT, "updateEvent", "event", json!({"id": id, "input": input}))
+            .mutate(
+                documents::UPDATE_EVENT,
+                "updateEvent",
+                "event",
+                json!({"id": id, "input": input}),
+            )
             .await?;
         let (local_id, updated) = (a.id, utc(event.updated_at));
         self.done(entry, &id, async move |tx: &mut Connection| match updated {
@@ -486,7 +660,10 @@ impl Pusher {
     async fn event_action(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         let a = self.appointment(entry).await?;
         let Some(id) = a.external_id.clone() else {
-            return Err(Failure::Local(format!("appointment #{} was never created in Gazelle", a.id)));
+            return Err(Failure::Local(format!(
+                "appointment #{} was never created in Gazelle",
+                a.id
+            )));
         };
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -494,9 +671,31 @@ impl Pusher {
             updated_at: Option<Timestamp>,
         }
         let touched: Touched = match entry.action.as_deref() {
-            Some("cancel") => self.client.mutate(documents::CANCEL_EVENT, "cancelEvent", "event", json!({"eventId": id})).await?,
-            Some("confirm") => self.client.mutate(documents::CONFIRM_EVENT, "confirmEvent", "event", json!({"id": id})).await?,
-            other => return Err(Failure::Local(format!("unknown appointment action {other:?}"))),
+            Some("cancel") => {
+                self.client
+                    .mutate(
+                        documents::CANCEL_EVENT,
+                        "cancelEvent",
+                        "event",
+                        json!({"eventId": id}),
+                    )
+                    .await?
+            }
+            Some("confirm") => {
+                self.client
+                    .mutate(
+                        documents::CONFIRM_EVENT,
+                        "confirmEvent",
+                        "event",
+                        json!({"id": id}),
+                    )
+                    .await?
+            }
+            other => {
+                return Err(Failure::Local(format!(
+                    "unknown appointment action {other:?}"
+                )));
+            }
         };
         let (local_id, updated) = (a.id, utc(touched.updated_at));
         self.done(entry, &id, async move |tx: &mut Connection| match updated {
@@ -511,21 +710,34 @@ impl Pusher {
     // --- clients and pianos ------------------------------------------------------------
 
     async fn external_id(&self, entry: &Entry) -> Result<String, Failure> {
-        let table = if entry.entity == "Clients" { "Clients" } else { "Pianos" };
+        let table = if entry.entity == "Clients" {
+            "Clients"
+        } else {
+            "Pianos"
+        };
         let mut conn = self.store.read_connection().await?;
         match local::find_row(&mut conn, table, &entry.local_id.to_string()).await? {
             Some((_, Some(external), _)) => Ok(external),
-            _ => Err(Failure::Local(format!("{} #{} is not in Gazelle", entry.entity, entry.local_id))),
+            _ => Err(Failure::Local(format!(
+                "{} #{} is not in Gazelle",
+                entry.entity, entry.local_id
+            ))),
         }
     }
 
     async fn update_client(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         let id = self.external_id(entry).await?;
-        let change: local::ClientChange = serde_json::from_str(&entry.payload).map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
-        let data: Value = self.client.execute(documents::CLIENT, json!({"id": id})).await?;
+        let change: local::ClientChange = serde_json::from_str(&entry.payload)
+            .map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
+        let data: Value = self
+            .client
+            .execute(documents::CLIENT, json!({"id": id}))
+            .await?;
         let remote = data["client"].clone();
         if remote.is_null() {
-            return Err(Failure::Local(format!("client {id} no longer exists in Gazelle")));
+            return Err(Failure::Local(format!(
+                "client {id} no longer exists in Gazelle"
+            )));
         }
         let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
         let gate = self.gate(entry, &id, updated, &remote).await?;
@@ -540,12 +752,21 @@ impl Pusher {
             input.insert("status".into(), json!(s));
         }
         if let Some(t) = change.tags {
-            let tags: Vec<&str> = t.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let tags: Vec<&str> = t
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
             input.insert("tags".into(), json!(tags));
         }
         let client: model::Client = self
             .client
-            .mutate(documents::UPDATE_CLIENT, "updateClient", "client", json!({"id": id, "input": input}))
+            .mutate(
+                documents::UPDATE_CLIENT,
+                "updateClient",
+                "client",
+                json!({"id": id, "input": input}),
+            )
             .await?;
         let (local_id, updated) = (entry.local_id, utc(client.updated_at));
         self.done(entry, &id, async move |tx: &mut Connection| match updated {
@@ -559,11 +780,17 @@ impl Pusher {
 
     async fn update_piano(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         let id = self.external_id(entry).await?;
-        let change: local::PianoChange = serde_json::from_str(&entry.payload).map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
-        let data: Value = self.client.execute(documents::PIANO, json!({"id": id})).await?;
+        let change: local::PianoChange = serde_json::from_str(&entry.payload)
+            .map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
+        let data: Value = self
+            .client
+            .execute(documents::PIANO, json!({"id": id}))
+            .await?;
         let remote = data["piano"].clone();
         if remote.is_null() {
-            return Err(Failure::Local(format!("piano {id} no longer exists in Gazelle")));
+            return Err(Failure::Local(format!(
+                "piano {id} no longer exists in Gazelle"
+            )));
         }
         let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
         let gate = self.gate(entry, &id, updated, &remote).await?;
@@ -571,14 +798,23 @@ impl Pusher {
             return Ok(());
         }
         let mut input = serde_json::Map::new();
-        for (key, value) in [("location", change.location), ("notes", change.notes), ("status", change.status)] {
+        for (key, value) in [
+            ("location", change.location),
+            ("notes", change.notes),
+            ("status", change.status),
+        ] {
             if let Some(v) = value {
                 input.insert(key.into(), json!(v));
             }
         }
         let piano: IdAndTime = self
             .client
-            .mutate(documents::UPDATE_PIANO, "updatePiano", "piano", json!({"id": id, "input": input}))
+            .mutate(
+                documents::UPDATE_PIANO,
+                "updatePiano",
+                "piano",
+                json!({"id": id, "input": input}),
+            )
             .await?;
         let (local_id, updated) = (entry.local_id, utc(piano.updated_at));
         self.done(entry, &id, async move |tx: &mut Connection| match updated {
@@ -596,4 +832,3 @@ impl Pusher {
 struct IdAndTime {
     updated_at: Option<Timestamp>,
 }
-

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod force_sync;
 pub mod install;
 pub mod logs;
+pub mod manage;
 pub mod migrate_v4;
 pub mod runs;
 pub mod status;
