@@ -11,11 +11,7 @@ const OWNER: &str = "owner@example.test";
 const TECH: &str = "tech@example.test";
 
 fn graphql(sim: &SimProcess, query: &str) -> serde_json::Value {
-    let body = serde_json::json!({ "query": query }).to_string();
-    let key = sim.field("api_key");
-    let (status, text) = sim.post("/graphql/private/", &body, &[("x-gazelle-api-key", &key)]);
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    sim.graphql(query, serde_json::json!({}))
 }
 
 fn add_note(

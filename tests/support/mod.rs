@@ -200,6 +200,16 @@ impl SimProcess {
             .to_owned()
     }
 
+    /// A GraphQL request with the simulator's API key, as a client of Gazelle would send it;
+    /// the decoded answer (`data`, `errors`).
+    pub fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
+        let key = self.field("api_key");
+        let (status, text) = self.post("/graphql/private/", &body, &[("x-gazelle-api-key", &key)]);
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
     /// A minimal HTTP/1.1 POST with a JSON body; returns (status, body).
     pub fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
         use std::io::{Read, Write};

@@ -13,6 +13,7 @@ fn fault(kind: FaultKind, count: u32) -> Fault {
         kind,
         count,
         endpoint: Endpoint::Graphql,
+        operation: None,
     }
 }
 

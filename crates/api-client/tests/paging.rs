@@ -205,6 +205,7 @@ async fn a_stream_that_fails_mid_way_resumes_from_its_last_cursor() {
             },
             count: 50,
             endpoint: gazelle_sim::Endpoint::Graphql,
+            operation: None,
         });
         assert!(stream.next().await.unwrap().is_err());
         assert!(
@@ -250,6 +251,7 @@ async fn unknown_enum_values_nulls_and_extra_fields_decode() {
         },
         count: 1,
         endpoint: gazelle_sim::Endpoint::Graphql,
+        operation: None,
     });
     let client = support::api_key_client(&sim, 100);
     let page = client
@@ -275,6 +277,7 @@ async fn unknown_enum_values_nulls_and_extra_fields_decode() {
         },
         count: 1,
         endpoint: gazelle_sim::Endpoint::Graphql,
+        operation: None,
     });
     let err = client
         .page::<Piano>(documents::PIANOS, "allPianos", json!({"first": 100}))

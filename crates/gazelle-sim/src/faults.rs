@@ -52,6 +52,10 @@ pub struct Fault {
     pub count: u32,
     #[serde(default)]
     pub endpoint: Endpoint,
+    /// Only requests of this GraphQL operation (`operationName`: `CreateEvent`, …) take it;
+    /// others pass untouched. Lets a test hit the one mutation it means to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 fn one() -> u32 {
@@ -81,12 +85,13 @@ impl Faults {
         &self.queue
     }
 
-    /// Takes one occurrence of the first fault for `endpoint`.
-    pub fn take(&mut self, endpoint: Endpoint) -> Option<FaultKind> {
-        let index = self
-            .queue
-            .iter()
-            .position(|f| f.endpoint == endpoint || f.endpoint == Endpoint::Any)?;
+    /// Takes one occurrence of the first fault for `endpoint` (and `operation`, for a fault
+    /// limited to one).
+    pub fn take(&mut self, endpoint: Endpoint, operation: Option<&str>) -> Option<FaultKind> {
+        let index = self.queue.iter().position(|f| {
+            (f.endpoint == endpoint || f.endpoint == Endpoint::Any)
+                && f.operation.as_deref().is_none_or(|o| Some(o) == operation)
+        })?;
         let fault = &mut self.queue[index];
         let kind = fault.kind.clone();
         fault.count -= 1;

@@ -164,7 +164,11 @@ async fn graphql(
     body: axum::body::Bytes,
 ) -> Response {
     state.stats.graphql_requests.fetch_add(1, Ordering::Relaxed);
-    let fault = lock(&state.faults).take(Endpoint::Graphql);
+    // The operation name, for faults limited to one operation (the body is parsed again below).
+    let operation = serde_json::from_slice::<GraphQlRequest>(&body)
+        .ok()
+        .and_then(|r| r.operation_name);
+    let fault = lock(&state.faults).take(Endpoint::Graphql, operation.as_deref());
     if let Some(response) = early_fault(&fault).await {
         return response;
     }
@@ -303,7 +307,7 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     state.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-    let fault = lock(&state.faults).take(Endpoint::Token);
+    let fault = lock(&state.faults).take(Endpoint::Token, None);
     if let Some(response) = early_fault(&fault).await {
         return response;
     }

@@ -46,15 +46,21 @@ pub async fn open_conflict_for(conn: &mut SqliteConnection, outbox_id: i64) -> R
         .context("reading conflicts")
 }
 
-/// Settles an open conflict automatically (last-write-wins).
-pub async fn settle_conflict(conn: &mut SqliteConnection, id: i64, resolution: &str) -> Result<()> {
-    sqlx::query("UPDATE Conflicts SET ResolvedAt = ?2, Resolution = ?3 WHERE Id = ?1 AND ResolvedAt IS NULL")
-        .bind(id)
+/// Settles every open conflict of an entry: `local` once its edit went through, `remote`
+/// once a newer upstream edit superseded it. (A pull that met the protected row may have
+/// recorded one too.)
+pub async fn settle_conflicts_of(
+    conn: &mut SqliteConnection,
+    outbox_id: i64,
+    resolution: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE Conflicts SET ResolvedAt = ?2, Resolution = ?3 WHERE OutboxId = ?1 AND ResolvedAt IS NULL")
+        .bind(outbox_id)
         .bind(now_text())
         .bind(resolution)
         .execute(conn)
         .await
-        .context("settling a conflict")?;
+        .context("settling conflicts")?;
     Ok(())
 }
 

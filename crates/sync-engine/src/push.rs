@@ -276,7 +276,7 @@ impl Pusher {
                 let local_wins = entry.created_at.as_str() > now;
                 let resolution = if local_wins { "local" } else { "remote" };
                 match existing {
-                    Some(id) => outbox::settle_conflict(&mut tx, id, resolution).await?,
+                    Some(_) => outbox::settle_conflicts_of(&mut tx, entry.id, resolution).await?,
                     None => {
                         outbox::record_conflict(
                             &mut tx,
@@ -317,6 +317,8 @@ impl Pusher {
         let mut tx = self.store.begin_write().await?;
         write_back(&mut tx).await?;
         outbox::mark_done(&mut tx, entry.id, "pushed", Some(upstream_id), None).await?;
+        // The edit went through: conflicts met on the way (a pull's) are settled for it.
+        outbox::settle_conflicts_of(&mut tx, entry.id, "local").await?;
         commit(tx).await?;
         Ok(())
     }

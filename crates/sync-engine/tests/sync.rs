@@ -544,6 +544,7 @@ async fn a_failed_stream_resumes_from_its_cursor_without_gaps_or_duplicates() {
                     },
                     count: 1000,
                     endpoint: gazelle_sim::Endpoint::Graphql,
+                    operation: None,
                 });
             }
         }
@@ -646,6 +647,7 @@ async fn lost_authorization_stops_the_run_and_is_reported() {
         },
         count: 100,
         endpoint: gazelle_sim::Endpoint::Graphql,
+        operation: None,
     });
     let report = setup
         .engine

@@ -1,0 +1,652 @@
+//! The push end to end: edits made with `gazellectl` reach the simulator with the right
+//! values; a kill between a mutation and its answer creates no duplicate; a refused write is
+//! a dead letter that blocks nothing else; an upstream edit racing a local one ends as
+//! configured.
+
+use std::time::Duration;
+
+use e2e::{Sandbox, SimProcess, signal, wait_exit};
+use serde_json::{Value, json};
+
+fn sandbox_for(sim: &SimProcess, extra: &str) -> Sandbox {
+    Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 50\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"0 0 3 1 1 *\"\ntimeline_interval = \"1day\"\npush_interval = \"1s\"\n{extra}",
+        sim.url(),
+        sim.field("api_key")
+    ))
+}
+
+fn ok(sandbox: &Sandbox, args: &[&str]) -> String {
+    let out = sandbox.run("gazellectl", args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json_of(sandbox: &Sandbox, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(sandbox, args)).unwrap()
+}
+
+/// A client with a piano, a schedulable technician and one that is not.
+struct World {
+    client: String,
+    piano: String,
+    tech: String,
+    office: String,
+}
+
+fn world(sim: &SimProcess) -> World {
+    let users = sim.graphql("{ allUsers { id isSchedulable } }", json!({}));
+    let users = users["data"]["allUsers"].as_array().unwrap().clone();
+    let pick = |schedulable: bool| {
+        users
+            .iter()
+            .find(|u| u["isSchedulable"] == schedulable)
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .expect("a user")
+    };
+    let pianos = sim.graphql(
+        "{ allPianos(first: 1) { nodes { id client { id } } } }",
+        json!({}),
+    );
+    let p = &pianos["data"]["allPianos"]["nodes"][0];
+    World {
+        client: p["client"]["id"].as_str().unwrap().to_owned(),
+        piano: p["id"].as_str().unwrap().to_owned(),
+        tech: pick(true),
+        office: pick(false),
+    }
+}
+
+fn start(sandbox: &Sandbox, nth: usize) -> std::process::Child {
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", nth);
+    daemon
+}
+
+fn stop(mut daemon: std::process::Child) {
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
+/// Waits until `check` holds (a readiness wait for asynchronous pushes, not a timing test).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn event(sim: &SimProcess, id: &str) -> Value {
+    sim.graphql(
+        "query E($id: String!) { event(eventId: $id) { id title start duration status confirmedByClient user { id } client { id } } }",
+        json!({"id": id}),
+    )["data"]["event"]
+        .clone()
+}
+
+fn tomorrow() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-d", "tomorrow", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn edits_made_with_gazellectl_reach_gazelle() {
+    let sim = SimProcess::start("tiny");
+    let w = world(&sim);
+    let sandbox = sandbox_for(&sim, "");
+    let daemon = start(&sandbox, 1);
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+
+    // An invoice: 120,00 $ taxable, 45,50 $ mileage untaxed, 2,5 × 19,99 $ taxable.
+    let out = ok(
+        &sandbox,
+        &[
+            "invoices",
+            "create",
+            "--client",
+            &w.client,
+            "--description",
+            "Accord",
+            "--price",
+            "120",
+        ],
+    );
+    assert!(
+        out.contains("BROUILLON-") && out.contains("(not in Gazelle yet)"),
+        "{out}"
+    );
+    let list = json_of(&sandbox, &["invoices", "list", "--json"]);
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    ok(
+        &sandbox,
+        &[
+            "invoices",
+            "add-line",
+            &id,
+            "--description",
+            "Déplacement",
+            "--price",
+            "45,50",
+            "--untaxed",
+            "--type",
+            "MILEAGE",
+        ],
+    );
+    ok(
+        &sandbox,
+        &[
+            "invoices",
+            "add-line",
+            &id,
+            "--description",
+            "Feutres",
+            "--quantity",
+            "2,5",
+            "--price",
+            "19.99",
+            "--type",
+            "EXPENSE",
+        ],
+    );
+    let shown = json_of(&sandbox, &["invoices", "show", &id, "--json"]);
+    let i = &shown["invoice"];
+    // 120 + 45,50 + 49,98 = 215,48; TPS 6,00 + 2,50, TVQ 11,97 + 4,99 = 25,46; total 240,94.
+    assert_eq!(
+        (
+            i["sub_total_cents"].as_i64(),
+            i["tax_total_cents"].as_i64(),
+            i["total_cents"].as_i64()
+        ),
+        (Some(21548), Some(2546), Some(24094)),
+        "{shown:#}"
+    );
+    eventually("the invoice pushed", || {
+        json_of(&sandbox, &["invoices", "show", &id, "--json"])["invoice"]["external_id"]
+            .is_string()
+    });
+    let shown = json_of(&sandbox, &["invoices", "show", &id, "--json"]);
+    let gazelle_id = shown["invoice"]["external_id"].as_str().unwrap().to_owned();
+    let upstream = sim.graphql(
+        "query I($id: String!) { invoice(id: $id) { number status subTotal taxTotal total client { id } allInvoiceItems { nodes { description quantity amount subTotal taxTotal taxable } } } }",
+        json!({"id": gazelle_id}),
+    )["data"]["invoice"]
+        .clone();
+    assert_eq!(
+        (
+            upstream["subTotal"].as_i64(),
+            upstream["taxTotal"].as_i64(),
+            upstream["total"].as_i64()
+        ),
+        (Some(21548), Some(2546), Some(24094)),
+        "{upstream:#}"
+    );
+    assert_eq!(upstream["client"]["id"], w.client.as_str());
+    assert_eq!(
+        upstream["allInvoiceItems"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        shown["invoice"]["number"],
+        upstream["number"].to_string().as_str(),
+        "Gazelle's number written back"
+    );
+    // A pull afterwards matches the invoice and its lines: nothing duplicated.
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    let again = json_of(&sandbox, &["invoices", "show", &id, "--json"]);
+    assert_eq!(again["lines"].as_array().unwrap().len(), 3, "{again:#}");
+    ok(&sandbox, &["invoices", "set-status", &id, "open"]);
+    eventually("the status pushed", || {
+        sim.graphql(
+            "query I($id: String!) { invoice(id: $id) { status } }",
+            json!({"id": gazelle_id}),
+        )["data"]["invoice"]["status"]
+            == "OPEN"
+    });
+
+    // An appointment at 20:30 local stays on its day; moving it resends the whole event.
+    let day = tomorrow();
+    let out = sandbox.run(
+        "gazellectl",
+        &[
+            "appointments",
+            "create",
+            "--client",
+            &w.client,
+            "--tech",
+            &w.tech,
+            "--start",
+            &format!("{day} 20:30"),
+            "--duration",
+            "90",
+            "--title",
+            "Accord du soir",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let local_id = String::from_utf8_lossy(&out.stdout)
+        .split('#')
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_owned();
+    let calendar = || {
+        json_of(
+            &sandbox,
+            &["calendar", "--tech", &w.tech, "--from", &day, "--json"],
+        )
+    };
+    let find = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["appointment"]["id"].to_string() == local_id)
+            .cloned()
+            .unwrap()
+    };
+    eventually("the appointment pushed", || {
+        find(&calendar())["appointment"]["external_id"].is_string()
+    });
+    let row = find(&calendar());
+    assert_eq!(row["local"], format!("{day} 20:30"));
+    let evt = row["appointment"]["external_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upstream = event(&sim, &evt);
+    assert_eq!(
+        upstream["start"], row["appointment"]["start_at"],
+        "stored and pushed in UTC"
+    );
+    assert!(
+        upstream["start"].as_str().unwrap() > format!("{day}T23:00:00Z").as_str(),
+        "{upstream}"
+    );
+    assert_eq!(
+        (upstream["title"].as_str(), upstream["duration"].as_i64()),
+        (Some("Accord du soir"), Some(90))
+    );
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "move",
+            &local_id,
+            "--start",
+            &format!("{day} 10:00"),
+        ],
+    );
+    eventually("the move pushed", || {
+        event(&sim, &evt)["start"] != upstream["start"]
+    });
+    let moved = event(&sim, &evt);
+    assert_eq!(
+        (moved["title"].as_str(), moved["duration"].as_i64()),
+        (Some("Accord du soir"), Some(90)),
+        "updateEvent got the whole event: {moved}"
+    );
+    assert!(
+        moved["start"].as_str().unwrap().starts_with(&day),
+        "{moved}"
+    );
+    ok(&sandbox, &["appointments", "confirm", &local_id]);
+    eventually("the confirmation pushed", || {
+        event(&sim, &evt)["confirmedByClient"] == true
+    });
+    ok(&sandbox, &["appointments", "cancel", &local_id]);
+    eventually("the cancellation pushed", || {
+        event(&sim, &evt)["status"] == "CANCELED"
+    });
+    let ics = sandbox.root().join("cal.ics");
+    ok(
+        &sandbox,
+        &[
+            "calendar",
+            "--tech",
+            &w.tech,
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert!(
+        text.contains(&format!("UID:{evt}@gazelleapp.io")) && text.contains("STATUS:CANCELLED"),
+        "{text}"
+    );
+
+    // Client and piano edits.
+    ok(
+        &sandbox,
+        &["client", "edit", &w.client, "--status", "inactive"],
+    );
+    ok(
+        &sandbox,
+        &[
+            "piano",
+            "edit",
+            &w.piano,
+            "--location",
+            "Salle Bourgie",
+            "--notes",
+            "Régulé à 42 %",
+        ],
+    );
+    eventually("the client edit pushed", || {
+        sim.graphql(
+            "query C($id: String!) { client(id: $id) { status } }",
+            json!({"id": w.client}),
+        )["data"]["client"]["status"]
+            == "INACTIVE"
+    });
+    eventually("the piano edit pushed", || {
+        let p = sim.graphql(
+            "query P($id: String!) { piano(id: $id) { location notes } }",
+            json!({"id": w.piano}),
+        );
+        p["data"]["piano"]["location"] == "Salle Bourgie"
+            && p["data"]["piano"]["notes"] == "Régulé à 42 %"
+    });
+    let bad = sandbox.run(
+        "gazellectl",
+        &["client", "edit", &w.client, "--status", "SLEEPING"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown client status `SLEEPING`"));
+
+    // A refused write (a technician who cannot be scheduled) is a dead letter with
+    // Gazelle's message and an alert, and does not block the rest of the queue.
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "create",
+            "--client",
+            &w.client,
+            "--tech",
+            &w.office,
+            "--start",
+            &format!("{day} 13:00"),
+            "--title",
+            "Refusé",
+        ],
+    );
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "create",
+            "--client",
+            &w.client,
+            "--tech",
+            &w.tech,
+            "--start",
+            &format!("{day} 15:00"),
+            "--title",
+            "Accepté",
+        ],
+    );
+    eventually("the refusal recorded", || {
+        !json_of(&sandbox, &["outbox", "list", "--state", "dead", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    });
+    let dead = json_of(&sandbox, &["outbox", "list", "--state", "dead", "--json"]);
+    assert!(
+        dead[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Le technicien sélectionné ne peut pas être planifié"),
+        "{dead:#}"
+    );
+    eventually("the valid one pushed anyway", || {
+        json_of(&sandbox, &["calendar", "--from", &day, "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| {
+                r["appointment"]["description"] == "Accepté"
+                    && r["appointment"]["external_id"].is_string()
+            })
+    });
+    let alerts = json_of(&sandbox, &["alerts", "list", "--json"]);
+    assert!(
+        alerts["system"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "push"),
+        "{alerts:#}"
+    );
+    let status = json_of(&sandbox, &["status", "--json"]);
+    assert_eq!(status["backlog"]["outbox_dead"], 1);
+    let dead_id = dead[0]["id"].as_i64().unwrap().to_string();
+    ok(&sandbox, &["outbox", "discard", &dead_id]);
+    let alerts = json_of(&sandbox, &["alerts", "list", "--json"]);
+    assert!(
+        !alerts["system"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "push"),
+        "{alerts:#}"
+    );
+    stop(daemon);
+}
+
+#[test]
+fn a_kill_between_a_mutation_and_its_answer_creates_no_duplicate() {
+    let sim = SimProcess::start("tiny");
+    let w = world(&sim);
+    let sandbox = sandbox_for(&sim, "");
+    let daemon = start(&sandbox, 1);
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    ok(&sandbox, &["pause"]);
+    let day = tomorrow();
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "create",
+            "--client",
+            &w.client,
+            "--tech",
+            &w.tech,
+            "--start",
+            &format!("{day} 09:15"),
+            "--title",
+            "Une seule fois",
+        ],
+    );
+    // The next request (the creation) is applied, then its answer waits; the daemon dies.
+    let (code, body) = sim.post(
+        "/_sim/faults",
+        &json!({"kind": "stall", "millis": 60000, "operation": "CreateEvent"}).to_string(),
+        &[],
+    );
+    assert!(code == 200 || code == 204, "{code} {body}");
+    ok(&sandbox, &["resume"]);
+    let count = || {
+        let events = sim.graphql(
+            "query E($f: PrivateAllEventsFilter) { allEventsBatched(first: 100, filters: $f) { nodes { id title } } }",
+            json!({"f": {"startOn": day, "endOn": day, "userId": [w.tech]}}),
+        );
+        events["data"]["allEventsBatched"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["title"] == "Une seule fois")
+            .count()
+    };
+    eventually("Gazelle applied the creation", || count() == 1);
+    signal(&daemon, "KILL");
+    let mut daemon = daemon;
+    wait_exit(&mut daemon, Duration::from_secs(10));
+    // The restarted daemon finds the creation upstream and adopts it instead of resending.
+    let daemon = start(&sandbox, 2);
+    eventually("the entry ended", || {
+        json_of(&sandbox, &["outbox", "list", "--state", "done", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "pushed" && e["entity"] == "Appointments")
+    });
+    assert!(
+        sandbox.logs().contains("adopted, not resent"),
+        "{}",
+        sandbox.logs()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(), 1, "exactly one event upstream");
+    let rows = json_of(&sandbox, &["calendar", "--from", &day, "--json"]);
+    let ours: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["appointment"]["description"] == "Une seule fois")
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert!(ours[0]["appointment"]["external_id"].is_string());
+    ok(&sandbox, &["force-sync", "--wait"]);
+    let rows = json_of(&sandbox, &["calendar", "--from", &day, "--json"]);
+    assert_eq!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["appointment"]["description"] == "Une seule fois")
+            .count(),
+        1,
+        "a pull afterwards duplicates nothing"
+    );
+    stop(daemon);
+}
+
+fn upstream_location(sim: &SimProcess, piano: &str) -> String {
+    sim.graphql(
+        "query P($id: String!) { piano(id: $id) { location } }",
+        json!({"id": piano}),
+    )["data"]["piano"]["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn edit_upstream(sim: &SimProcess, piano: &str, location: &str) {
+    let r = sim.graphql(
+        "mutation U($id: String!, $input: PrivatePianoInput!) { updatePiano(id: $id, input: $input) { piano { id } mutationErrors { messages } } }",
+        json!({"id": piano, "input": {"location": location}}),
+    );
+    assert!(
+        r["data"]["updatePiano"]["mutationErrors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{r}"
+    );
+}
+
+#[test]
+fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
+    let sim = SimProcess::start("tiny");
+    let w = world(&sim);
+    let sandbox = sandbox_for(&sim, "");
+    let daemon = start(&sandbox, 1);
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+
+    // Last-write-wins, Gazelle's edit later: Gazelle's stays, the local one is superseded
+    // (and kept in the conflicts table).
+    ok(&sandbox, &["pause"]);
+    ok(
+        &sandbox,
+        &["piano", "edit", &w.piano, "--location", "Local A"],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    edit_upstream(&sim, &w.piano, "Gazelle B");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    assert_eq!(upstream_location(&sim, &w.piano), "Gazelle B");
+    let done = json_of(&sandbox, &["outbox", "list", "--state", "done", "--json"]);
+    assert_eq!(done[0]["outcome"], "superseded", "{done:#}");
+    let conflicts = json_of(&sandbox, &["conflicts", "list", "--all", "--json"]);
+    assert!(
+        conflicts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["resolution"] == "remote"),
+        "{conflicts:#}"
+    );
+    // Last-write-wins, the local edit later: it is pushed over Gazelle's.
+    edit_upstream(&sim, &w.piano, "Gazelle C");
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(
+        &sandbox,
+        &["piano", "edit", &w.piano, "--location", "Local D"],
+    );
+    ok(&sandbox, &["force-sync", "--wait"]);
+    assert_eq!(upstream_location(&sim, &w.piano), "Local D");
+    stop(daemon);
+
+    // Manual: the edit waits for a person, who keeps the local version.
+    let config = std::fs::read_to_string(sandbox.config()).unwrap();
+    std::fs::write(
+        sandbox.config(),
+        format!("{config}[sync.conflicts]\npianos = \"manual\"\n"),
+    )
+    .unwrap();
+    let daemon = start(&sandbox, 2);
+    ok(&sandbox, &["pause"]);
+    ok(
+        &sandbox,
+        &["piano", "edit", &w.piano, "--location", "Local E"],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    edit_upstream(&sim, &w.piano, "Gazelle F");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    assert_eq!(
+        upstream_location(&sim, &w.piano),
+        "Gazelle F",
+        "nothing pushed over it"
+    );
+    let open = json_of(&sandbox, &["conflicts", "list", "--json"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open:#}");
+    let conflict = open[0]["id"].as_i64().unwrap().to_string();
+    let shown = ok(&sandbox, &["conflicts", "show", &conflict]);
+    assert!(
+        shown.contains("Local E") && shown.contains("Gazelle F"),
+        "{shown}"
+    );
+    let outbox = ok(&sandbox, &["outbox", "list"]);
+    assert!(
+        outbox.contains(&format!("held: conflict #{conflict}")),
+        "{outbox}"
+    );
+    ok(
+        &sandbox,
+        &["conflicts", "resolve", &conflict, "--keep", "local"],
+    );
+    ok(&sandbox, &["force-sync", "--wait"]);
+    assert_eq!(upstream_location(&sim, &w.piano), "Local E");
+    assert!(
+        json_of(&sandbox, &["conflicts", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    stop(daemon);
+}
