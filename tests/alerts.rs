@@ -109,7 +109,7 @@ fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
 
     let sandbox = Sandbox::new(&format!(
         "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 50\nrequests_per_second = 1000\n\
-         [alerts]\nowner_email = \"{OWNER}\"\nscan_window_days = 2\n\
+         [alerts]\nowner_email = \"{OWNER}\"\nscan_window_days = 2\nclient_log_on_resolve = true\n\
          [alerts.technicians.{tech}]\nemail = \"{TECH}\"\nlanguage = \"en\"\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\nfrom = \"Assistant Gazelle <alerts@example.test>\"\ntimeout = \"5s\"\n",
         sim.url(),
@@ -296,6 +296,31 @@ fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
     let shown = json_of(&sandbox, &["alerts", "show", &id, "--json"]);
     assert_eq!(shown["is_resolved"], true);
     assert_eq!(shown["notes"], "Rebranché le PLS");
+    // The resolution note reaches the client's timeline in Gazelle (createClientLog).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let timeline = sim.graphql(
+            "query T($c: String) { allTimelineEntries(first: 200, clientId: $c) { nodes { comment } } }",
+            serde_json::json!({"c": client_id}),
+        );
+        let found = timeline["data"]["allTimelineEntries"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| {
+                n["comment"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("résolue : Rebranché le PLS"))
+            });
+        if found {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no client log: {timeline:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let missing = sandbox.run("gazellectl", &["alerts", "show", "999999"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no alert #999999"));
     let unresolved = json_of(&sandbox, &["alerts", "list", "--json"]);

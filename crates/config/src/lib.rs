@@ -13,8 +13,8 @@ mod values;
 
 pub use load::{CONFIG_ENV, ConfigError, LoadedConfig, Setting, load};
 pub use model::{
-    Alerts, Api, AuthMode, Business, Config, ConflictPolicy, Language, Logging, Paths, PhraseList,
-    Phrases, Smtp, SmtpSecurity, Sync, Technician,
+    Alerts, Api, AuthMode, Business, Config, ConflictPolicy, ConsumptionRule, Inventory, Language,
+    Logging, Paths, PhraseList, Phrases, Smtp, SmtpSecurity, Sync, Technician,
 };
 pub use values::{
     ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, REDACTED, Secret,

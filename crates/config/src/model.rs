@@ -21,6 +21,34 @@ pub struct Config {
     pub sync: Sync,
     pub alerts: Alerts,
     pub smtp: Smtp,
+    pub inventory: Inventory,
+}
+
+/// A consumption rule: an invoice line whose description contains `when` (case and accents
+/// ignored) uses `quantity` of `product` from the invoice's technician's stock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumptionRule {
+    pub when: String,
+    /// A product's name, SKU, or Gazelle id.
+    pub product: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Stock consumed by the work invoiced in Gazelle (RULES.md: optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Inventory {
+    pub consumption: Vec<ConsumptionRule>,
+    /// Only invoices dated on or after this day consume stock (`YYYY-MM-DD`): without it the
+    /// rules are off, so years of pulled history never drain today's trucks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumption_since: Option<jiff::civil::Date>,
 }
 
 /// Where the daemon keeps its files.
@@ -448,6 +476,9 @@ pub struct Alerts {
     pub log_channel: bool,
     /// Also show alerts in macOS Notification Center (through `osascript`).
     pub macos_notifications: bool,
+    /// Resolving a maintenance alert by hand adds a comment to the client's timeline in
+    /// Gazelle (`createClientLog`) with the resolution note.
+    pub client_log_on_resolve: bool,
 }
 
 impl Default for Alerts {
@@ -473,6 +504,7 @@ impl Default for Alerts {
             phrases: Phrases::default(),
             log_channel: true,
             macos_notifications: false,
+            client_log_on_resolve: false,
         }
     }
 }

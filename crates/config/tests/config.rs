@@ -66,6 +66,7 @@ fn the_example_file_documents_every_key_with_its_default() {
                 "api.redirect_uri",
                 "api.api_key",
                 "alerts.owner_email",
+                "inventory.consumption_since",
             ]
             .map(String::from),
         );

@@ -24,6 +24,8 @@ use tokio::sync::Mutex;
 const HEALTH_EVERY: Duration = Duration::from_secs(600);
 
 pub struct Alerting {
+    store: store::Store,
+    config: Arc<config::Config>,
     detectors: Detectors,
     delivery: Option<Delivery>,
     client: Option<Arc<GazelleClient>>,
@@ -46,7 +48,9 @@ impl Alerting {
         }
         let delivery = mailer.map(|m| Delivery::new(store.clone(), m, config.smtp.max_attempts));
         Ok(Arc::new(Alerting {
-            detectors: Detectors::new(store, config),
+            detectors: Detectors::new(store.clone(), Arc::clone(&config)),
+            store,
+            config,
             delivery,
             client,
             started: Timestamp::now(),
@@ -103,8 +107,27 @@ impl Alerting {
         }
     }
 
-    /// After a sync run: the maintenance scan if timeline entries were pulled, then health.
+    /// After a sync run: the stock that newly pulled invoices consumed (`[inventory]`) and
+    /// the low-stock check it calls for, the maintenance scan if timeline entries were
+    /// pulled, then health.
     pub async fn after_run(&self, report: &RunReport) {
+        if report
+            .streams
+            .iter()
+            .any(|s| s.stream == sync_engine::Stream::Invoices && s.error.is_none())
+        {
+            match managers::inventory::Inventory::new(&self.store, &self.config)
+                .consume_invoiced()
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(movements = n, "stock consumed by invoiced work");
+                    self.low_stock().await;
+                }
+                Err(e) => tracing::error!(error = %e, "stock consumption from invoices failed"),
+            }
+        }
         if report
             .streams
             .iter()

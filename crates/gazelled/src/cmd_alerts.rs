@@ -37,6 +37,42 @@ fn today(context: &Context) -> String {
     store::time::date_text(jiff::Timestamp::now().to_zoned(tz).date())
 }
 
+/// Queues the timeline comment of a hand-made resolution (`createClientLog`), in the
+/// resolution's transaction; whether one was queued (not for a client unknown to Gazelle).
+async fn client_log(
+    tx: &mut store::Connection,
+    reader: &sqlx::SqlitePool,
+    id: i64,
+    note: &str,
+) -> Result<bool, store::StoreError> {
+    let Some(alert) = alerts::alert(reader, id).await? else {
+        return Ok(false);
+    };
+    let Some(client) = alert.client_external_id.clone() else {
+        return Ok(false);
+    };
+    let family = alert.alert_type.clone();
+    let comment = format!(
+        "Alerte d'entretien ({family}) du {} résolue : {note}",
+        alert.date_observation
+    );
+    store::outbox::enqueue(
+        tx,
+        &store::outbox::NewEntry {
+            operation: "create",
+            entity: "TimelineEntries",
+            local_id: id,
+            action: Some("client_log"),
+            payload: json!({"clientId": client, "pianoId": alert.piano_external_id, "comment": comment,
+                            "createdAt": store::time::now_text()}),
+            base_updated_at: None,
+            depends_on: None,
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
 pub async fn serve(context: &Context, request: Request) -> Response {
     match handle(context, request).await {
         Ok(r) | Err(r) => r,
@@ -89,7 +125,17 @@ async fn handle(context: &Context, request: Request) -> Result<Response, Respons
             alerts::resolve_alert(&mut tx, id, note.trim(), &today(context))
                 .await
                 .map_err(refused)?;
+            let logged = context.config.alerts.client_log_on_resolve
+                && client_log(&mut tx, reader, id, note.trim())
+                    .await
+                    .map_err(internal)?;
             commit(tx).await?;
+            if logged && !context.runner.is_paused() {
+                let runner = std::sync::Arc::clone(&context.runner);
+                tokio::spawn(async move {
+                    runner.push_now().await;
+                });
+            }
             tracing::info!(alert = id, "maintenance alert resolved by hand");
             let alert = alerts::alert(reader, id).await.map_err(internal)?;
             Ok(Response::Data { data: json!(alert) })

@@ -19,6 +19,7 @@ pub struct Moved {
 pub struct Inventory<'a> {
     store: &'a Store,
     default_threshold: i64,
+    rules: &'a config::Inventory,
 }
 
 /// A movement as a person asks for it.
@@ -31,10 +32,11 @@ pub enum Change {
 }
 
 impl<'a> Inventory<'a> {
-    pub fn new(store: &'a Store, config: &config::Config) -> Inventory<'a> {
+    pub fn new(store: &'a Store, config: &'a config::Config) -> Inventory<'a> {
         Inventory {
             store,
             default_threshold: i64::from(config.business.default_reorder_threshold),
+            rules: &config.inventory,
         }
     }
 
@@ -72,6 +74,7 @@ impl<'a> Inventory<'a> {
                 reason,
                 author,
                 transfer_id: None,
+                invoice_external_id: None,
                 default_threshold: self.default_threshold,
             },
         )
@@ -123,6 +126,7 @@ impl<'a> Inventory<'a> {
             reason,
             author,
             transfer_id: Some(&transfer_id),
+            invoice_external_id: None,
             default_threshold: self.default_threshold,
         };
         let (out_before, out_after) = local::move_stock(&mut tx, &movement("transfer_out", from))
@@ -143,5 +147,87 @@ impl<'a> Inventory<'a> {
             half(to, in_before, in_after),
         );
         Ok((from_half, to_half))
+    }
+}
+
+/// Folds for the consumption rules' matching: lower case, no accents.
+fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'ç' => 'c',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            other => other,
+        })
+        .collect()
+}
+
+impl Inventory<'_> {
+    /// Applies `[inventory]` consumption rules to the invoices pulled since
+    /// `consumption_since`: each (invoice, product, technician) once, in one transaction.
+    /// How many movements were made.
+    pub async fn consume_invoiced(&self) -> Result<u32> {
+        let Some(since) = self.rules.consumption_since else {
+            return Ok(0);
+        };
+        if self.rules.consumption.is_empty() {
+            return Ok(0);
+        }
+        let lines =
+            local::invoiced_lines(self.store.reader(), &store::time::date_text(since)).await?;
+        let mut tx = self.store.begin_write().await?;
+        let mut made = 0;
+        for rule in &self.rules.consumption {
+            let Some((product_id, _)) = local::find_product(&mut tx, &rule.product).await? else {
+                return invalid(format!(
+                    "inventory.consumption: there is no product `{}`",
+                    rule.product
+                ));
+            };
+            let when = fold(&rule.when);
+            let mut counted = std::collections::HashSet::new();
+            for line in lines
+                .iter()
+                .filter(|l| fold(&l.description).contains(&when))
+            {
+                // Once per invoice, however many of its lines match.
+                if !counted.insert((line.invoice_external_id.clone(), line.technician_id.clone()))
+                    || local::consumed(
+                        &mut tx,
+                        &line.invoice_external_id,
+                        product_id,
+                        &line.technician_id,
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                local::move_stock(
+                    &mut tx,
+                    &Movement {
+                        product_id,
+                        technician_id: &line.technician_id,
+                        kind: "consumption",
+                        quantity: i64::from(rule.quantity),
+                        reason: Some(&format!(
+                            "facture {} : {}",
+                            line.invoice_external_id, line.description
+                        )),
+                        author: "gazelled",
+                        transfer_id: None,
+                        invoice_external_id: Some(&line.invoice_external_id),
+                        default_threshold: self.default_threshold,
+                    },
+                )
+                .await?;
+                made += 1;
+            }
+        }
+        commit(tx).await?;
+        Ok(made)
     }
 }

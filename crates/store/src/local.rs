@@ -519,6 +519,8 @@ pub struct Movement<'a> {
     pub reason: Option<&'a str>,
     pub author: &'a str,
     pub transfer_id: Option<&'a str>,
+    /// The invoice a `consumption` comes from (counted once per invoice).
+    pub invoice_external_id: Option<&'a str>,
     pub default_threshold: i64,
 }
 
@@ -537,7 +539,9 @@ pub async fn move_stock(conn: &mut SqliteConnection, m: &Movement<'_>) -> Result
     let current = before.unwrap_or(0);
     let after = match m.kind {
         "add" | "transfer_in" => current + m.quantity,
-        "remove" | "transfer_out" | "consumption" => current - m.quantity,
+        "remove" | "transfer_out" => current - m.quantity,
+        // Work was done and invoiced: record it even if the truck's count was short.
+        "consumption" => (current - m.quantity).max(0),
         "correction" => m.quantity,
         other => {
             return Err(StoreError::Invalid(format!(
@@ -567,8 +571,8 @@ pub async fn move_stock(conn: &mut SqliteConnection, m: &Movement<'_>) -> Result
     .context("writing stock")?;
     sqlx::query(
         "INSERT INTO InventoryTransactions (ProductId, TechnicianId, Kind, QuantityBefore, QuantityAfter,
-             Reason, Author, TransferId, OccurredAt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             Reason, Author, TransferId, InvoiceExternalId, OccurredAt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9)",
     )
     .bind(m.product_id)
     .bind(m.technician_id)
@@ -579,6 +583,7 @@ pub async fn move_stock(conn: &mut SqliteConnection, m: &Movement<'_>) -> Result
     .bind(m.author)
     .bind(m.transfer_id)
     .bind(&now)
+    .bind(m.invoice_external_id)
     .execute(conn)
     .await
     .context("logging a stock movement")?;
@@ -652,4 +657,48 @@ pub async fn invoice_lines_pushed(
         .await
         .context("re-keying invoice lines")?;
     Ok(())
+}
+
+/// An invoice line that may consume stock: pulled, dated on or after `since`, with a
+/// technician, not a draft and not cancelled or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct InvoicedLine {
+    pub invoice_external_id: String,
+    pub technician_id: String,
+    pub description: String,
+}
+
+pub async fn invoiced_lines(pool: &SqlitePool, since: &str) -> Result<Vec<InvoicedLine>> {
+    sqlx::query_as(
+        "SELECT i.ExternalId AS InvoiceExternalId, i.AssignedToId AS TechnicianId, l.Description
+         FROM Invoices i JOIN InvoiceItems l ON l.InvoiceId = i.Id
+         WHERE i.ExternalId IS NOT NULL AND i.AssignedToId IS NOT NULL AND i.DeletedAt IS NULL
+           AND l.DeletedAt IS NULL AND i.InvoiceDate >= ?1
+           AND i.Status NOT IN ('DRAFT', 'CANCELED', 'DELETED')
+         ORDER BY i.InvoiceDate, i.Id, l.SequenceNumber",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+    .context("reading invoiced lines")
+}
+
+/// Whether an invoice already consumed a product from a technician's stock.
+pub async fn consumed(
+    conn: &mut SqliteConnection,
+    invoice_external_id: &str,
+    product_id: i64,
+    technician: &str,
+) -> Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM InventoryTransactions WHERE Kind = 'consumption'
+             AND InvoiceExternalId = ?1 AND ProductId = ?2 AND TechnicianId = ?3)",
+    )
+    .bind(invoice_external_id)
+    .bind(product_id)
+    .bind(technician)
+    .fetch_one(conn)
+    .await
+    .context("reading stock movements")
 }

@@ -333,6 +333,7 @@ impl Pusher {
             ("Appointments", "action") => self.event_action(entry, report).await,
             ("Clients", "update") => self.update_client(entry, report).await,
             ("Pianos", "update") => self.update_piano(entry, report).await,
+            ("TimelineEntries", "create") => self.client_log(entry, report).await,
             (entity, op) => Err(Failure::Local(format!(
                 "the push does not know how to {op} {entity}"
             ))),
@@ -705,6 +706,61 @@ impl Pusher {
             None => Ok(()),
         })
         .await?;
+        report.pushed += 1;
+        Ok(())
+    }
+
+    // --- timeline comments -------------------------------------------------------------
+
+    /// `createClientLog` (a resolved alert's note on the client's timeline). It takes no id:
+    /// a comment that was ever sent is looked for on the timeline before it is sent again.
+    async fn client_log(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let payload: Value = serde_json::from_str(&entry.payload)
+            .map_err(|e| Failure::Local(format!("unreadable comment: {e}")))?;
+        let (Some(client), Some(comment)) =
+            (payload["clientId"].as_str(), payload["comment"].as_str())
+        else {
+            return Err(Failure::Local(
+                "a timeline comment needs a client and a text".into(),
+            ));
+        };
+        if entry.sent_at.is_some() {
+            let since = payload["createdAt"].as_str().unwrap_or_default();
+            let data: Value = self
+                .client
+                .execute(
+                    documents::TIMELINE,
+                    json!({"first": 100, "clientId": client, "occurredAtGet": since}),
+                )
+                .await?;
+            if let Some(found) = data["allTimelineEntries"]["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["comment"].as_str() == Some(comment))
+            {
+                let id = found["id"].as_str().unwrap_or_default().to_owned();
+                self.done(entry, &id, async |_: &mut Connection| Ok(()))
+                    .await?;
+                report.adopted += 1;
+                return Ok(());
+            }
+        }
+        #[derive(Deserialize)]
+        struct Logged {
+            id: String,
+        }
+        let logged: Logged = self
+            .client
+            .mutate(
+                documents::CREATE_CLIENT_LOG,
+                "createClientLog",
+                "clientLog",
+                json!({"clientId": client, "pianoId": payload["pianoId"], "input": {"comment": comment, "createdAt": payload["createdAt"]}}),
+            )
+            .await?;
+        self.done(entry, &logged.id, async |_: &mut Connection| Ok(()))
+            .await?;
         report.pushed += 1;
         Ok(())
     }
