@@ -74,6 +74,27 @@ fn status_and_force_sync_through_the_control_socket() {
         "{stdout}"
     );
     assert!(stdout.contains("timeline   fetched    1200"), "{stdout}");
+    let out = sandbox.run("gazellectl", &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let events = status["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == "events")
+        .unwrap();
+    assert!(
+        events["next_run"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(":00:00Z")),
+        "the next scheduled pull (hourly): {status:#}"
+    );
+    assert!(
+        status["schedule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["job"] == "unconfirmed")
+    );
     let human = sandbox.run("gazellectl", &["status"]);
     let human = String::from_utf8_lossy(&human.stdout);
     assert!(

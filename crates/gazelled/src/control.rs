@@ -342,6 +342,20 @@ async fn status(context: &Context) -> Result<serde_json::Value, String> {
     let streams = store::sync_log::stream_states(reader)
         .await
         .map_err(|e| e.to_string())?;
+    let schedule = crate::schedule::next_runs(&context.config);
+    let streams: Vec<serde_json::Value> = streams
+        .into_iter()
+        .map(|s| {
+            let next = if context.runner.engine().is_some() {
+                crate::schedule::next_pull_of(&s.stream, &schedule)
+            } else {
+                None
+            };
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            v["next_run"] = json!(next);
+            v
+        })
+        .collect();
     let runs = store::sync_log::recent_runs(reader, 1)
         .await
         .map_err(|e| e.to_string())?;
@@ -372,6 +386,8 @@ async fn status(context: &Context) -> Result<serde_json::Value, String> {
         "streams": streams,
         "last_run": last_run,
         "backlog": backlog,
+        "schedule": schedule.iter().map(|(job, at)| json!({"job": job, "next": at})).collect::<Vec<_>>(),
+        "timeline_every": context.config.sync.timeline_interval,
         "email": {"server": context.alerting.mail_server()},
         "database": {"path": context.store.path(), "size_bytes": context.store.size_bytes()},
         "socket": context.socket,

@@ -270,3 +270,52 @@ async fn register_alerts(
     }
     Ok(ids)
 }
+
+/// When each cron job fires next (UTC text), read in `business.timezone` at its current
+/// offset, the way the jobs are registered; for `gazellectl status`.
+pub fn next_runs(config: &config::Config) -> Vec<(&'static str, Option<String>)> {
+    let tz = config.business.timezone.time_zone();
+    let Some(zone) = chrono::FixedOffset::east_opt(utc_offset(&tz)) else {
+        return Vec::new();
+    };
+    let now = chrono::Utc::now().with_timezone(&zone);
+    let next = |spec: &str| {
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .build()
+            .parse(spec)
+            .ok()
+            .and_then(|cron| cron.find_next_occurrence(&now, false).ok())
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            })
+    };
+    let (s, a) = (&config.sync, &config.alerts);
+    let mut runs = vec![
+        ("appointments", next(s.appointments_schedule.as_str())),
+        ("nightly", next(s.nightly_schedule.as_str())),
+        ("reconcile", next(s.reconcile_schedule.as_str())),
+        ("unconfirmed", next(a.unconfirmed_schedule.as_str())),
+        ("low_stock", next(a.low_stock_schedule.as_str())),
+    ];
+    if a.digest {
+        runs.push(("digest", next(a.digest_schedule.as_str())));
+    }
+    runs
+}
+
+/// The next scheduled pull of a stream: the earliest job that pulls it (the timeline's
+/// interval job has no fixed time: `None`).
+pub fn next_pull_of(stream: &str, runs: &[(&'static str, Option<String>)]) -> Option<String> {
+    let jobs: &[&str] = match stream {
+        "events" => &["appointments", "reconcile"],
+        "timeline" => &["reconcile"],
+        _ => &["nightly", "reconcile"],
+    };
+    runs.iter()
+        .filter(|(job, _)| jobs.contains(job))
+        .filter_map(|(_, at)| at.clone())
+        .min()
+}

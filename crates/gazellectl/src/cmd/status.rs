@@ -74,6 +74,7 @@ fn print_human(s: &Value) {
             "last failure",
             "last error",
             "resume cursor",
+            "next run",
         ]);
     for stream in s["streams"].as_array().into_iter().flatten() {
         table.add_row([
@@ -85,6 +86,13 @@ fn print_human(s: &Value) {
                 "—".into()
             } else {
                 "yes".into()
+            },
+            match (&stream["next_run"], stream["stream"].as_str()) {
+                (Value::String(at), Some("timeline")) => {
+                    format!("every {} (reconcile {at})", text(&s["timeline_every"]))
+                }
+                (Value::String(at), _) => at.clone(),
+                _ => "—".into(),
             },
         ]);
     }
