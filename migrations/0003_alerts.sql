@@ -50,6 +50,3 @@ CREATE TABLE SystemAlerts (
 );
 CREATE UNIQUE INDEX UX_SystemAlerts_Open ON SystemAlerts (Kind, Key) WHERE ClearedAt IS NULL;
 CREATE INDEX IX_SystemAlerts_Kind ON SystemAlerts (Kind, ClearedAt);
-
--- Service notes are found by type and time.
-CREATE INDEX IX_TimelineEntries_EntryType_OccurredAt ON TimelineEntries (EntryType, OccurredAt);

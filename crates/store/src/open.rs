@@ -93,7 +93,16 @@ impl Store {
             // A writer is never reaped: idle reconnects would only cost time.
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            // 32 MiB of page cache for the one writer (SQLite's default is 2 MiB): a full
+            // pull inserts into tables of 150,000+ rows with several indexes each, and evicted
+            // index pages were re-read for every page of records (small: 15.8 s → 12.7 s).
+            // Readers keep the default: their caches would only multiply the memory.
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", "-32768")
+                    .pragma("temp_store", "memory"),
+            )
             .await
             .map_err(open_err)?;
         let readers = SqlitePoolOptions::new()

@@ -650,12 +650,8 @@ impl Pusher {
                 json!({"id": id, "input": input}),
             )
             .await?;
-        let (local_id, updated) = (a.id, utc(event.updated_at));
-        self.done(entry, &id, async move |tx: &mut Connection| match updated {
-            Some(u) => local::set_updated_at(tx, "Appointments", local_id, &u).await,
-            None => Ok(()),
-        })
-        .await?;
+        self.done_touching(entry, &id, "Appointments", event.updated_at)
+            .await?;
         report.pushed += 1;
         Ok(())
     }
@@ -700,12 +696,8 @@ impl Pusher {
                 )));
             }
         };
-        let (local_id, updated) = (a.id, utc(touched.updated_at));
-        self.done(entry, &id, async move |tx: &mut Connection| match updated {
-            Some(u) => local::set_updated_at(tx, "Appointments", local_id, &u).await,
-            None => Ok(()),
-        })
-        .await?;
+        self.done_touching(entry, &id, "Appointments", touched.updated_at)
+            .await?;
         report.pushed += 1;
         Ok(())
     }
@@ -784,24 +776,8 @@ impl Pusher {
     }
 
     async fn update_client(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
-        let id = self.external_id(entry).await?;
         let change: local::ClientChange = serde_json::from_str(&entry.payload)
             .map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
-        let data: Value = self
-            .client
-            .execute(documents::CLIENT, json!({"id": id}))
-            .await?;
-        let remote = data["client"].clone();
-        if remote.is_null() {
-            return Err(Failure::Local(format!(
-                "client {id} no longer exists in Gazelle"
-            )));
-        }
-        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-        let gate = self.gate(entry, &id, updated, &remote).await?;
-        if !self.count(&gate, report) {
-            return Ok(());
-        }
         let mut input = serde_json::Map::new();
         if let Some(c) = change.company_name {
             input.insert("companyName".into(), json!(c));
@@ -817,44 +793,19 @@ impl Pusher {
                 .collect();
             input.insert("tags".into(), json!(tags));
         }
-        let client: model::Client = self
-            .client
-            .mutate(
-                documents::UPDATE_CLIENT,
-                "updateClient",
-                "client",
-                json!({"id": id, "input": input}),
-            )
-            .await?;
-        let (local_id, updated) = (entry.local_id, utc(client.updated_at));
-        self.done(entry, &id, async move |tx: &mut Connection| match updated {
-            Some(u) => local::set_updated_at(tx, "Clients", local_id, &u).await,
-            None => Ok(()),
-        })
-        .await?;
-        report.pushed += 1;
-        Ok(())
+        let record = Record {
+            table: "Clients",
+            read: documents::CLIENT,
+            root: "client",
+            write: documents::UPDATE_CLIENT,
+            mutation: "updateClient",
+        };
+        self.update_record(entry, report, record, input).await
     }
 
     async fn update_piano(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
-        let id = self.external_id(entry).await?;
         let change: local::PianoChange = serde_json::from_str(&entry.payload)
             .map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
-        let data: Value = self
-            .client
-            .execute(documents::PIANO, json!({"id": id}))
-            .await?;
-        let remote = data["piano"].clone();
-        if remote.is_null() {
-            return Err(Failure::Local(format!(
-                "piano {id} no longer exists in Gazelle"
-            )));
-        }
-        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-        let gate = self.gate(entry, &id, updated, &remote).await?;
-        if !self.count(&gate, report) {
-            return Ok(());
-        }
         let mut input = serde_json::Map::new();
         for (key, value) in [
             ("location", change.location),
@@ -865,24 +816,82 @@ impl Pusher {
                 input.insert(key.into(), json!(v));
             }
         }
-        let piano: IdAndTime = self
+        let record = Record {
+            table: "Pianos",
+            read: documents::PIANO,
+            root: "piano",
+            write: documents::UPDATE_PIANO,
+            mutation: "updatePiano",
+        };
+        self.update_record(entry, report, record, input).await
+    }
+
+    /// `updateClient` / `updatePiano` with the fields the edit changed, after the conflict
+    /// check; the row's new `updatedAt` written back.
+    async fn update_record(
+        &self,
+        entry: &Entry,
+        report: &mut PushReport,
+        record: Record,
+        input: serde_json::Map<String, Value>,
+    ) -> Result<(), Failure> {
+        let id = self.external_id(entry).await?;
+        let data: Value = self.client.execute(record.read, json!({"id": id})).await?;
+        let remote = data[record.root].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!(
+                "{} {id} no longer exists in Gazelle",
+                record.root
+            )));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        let gate = self.gate(entry, &id, updated, &remote).await?;
+        if !self.count(&gate, report) {
+            return Ok(());
+        }
+        let written: IdAndTime = self
             .client
             .mutate(
-                documents::UPDATE_PIANO,
-                "updatePiano",
-                "piano",
+                record.write,
+                record.mutation,
+                record.root,
                 json!({"id": id, "input": input}),
             )
             .await?;
-        let (local_id, updated) = (entry.local_id, utc(piano.updated_at));
-        self.done(entry, &id, async move |tx: &mut Connection| match updated {
-            Some(u) => local::set_updated_at(tx, "Pianos", local_id, &u).await,
-            None => Ok(()),
-        })
-        .await?;
+        self.done_touching(entry, &id, record.table, written.updated_at)
+            .await?;
         report.pushed += 1;
         Ok(())
     }
+
+    /// Ends an entry that changed an existing record, writing back its new `updatedAt`.
+    async fn done_touching(
+        &self,
+        entry: &Entry,
+        upstream_id: &str,
+        table: &'static str,
+        updated_at: Option<Timestamp>,
+    ) -> Result<(), Failure> {
+        let (local_id, updated) = (entry.local_id, utc(updated_at));
+        self.done(
+            entry,
+            upstream_id,
+            async move |tx: &mut Connection| match updated {
+                Some(u) => local::set_updated_at(tx, table, local_id, &u).await,
+                None => Ok(()),
+            },
+        )
+        .await
+    }
+}
+
+/// How a record kind is read and updated in Gazelle.
+struct Record {
+    table: &'static str,
+    read: documents::Operation,
+    root: &'static str,
+    write: documents::Operation,
+    mutation: &'static str,
 }
 
 #[derive(Debug, Deserialize)]
