@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use e2e::{Sandbox, SimProcess};
+use e2e::{Sandbox, SimProcess, signal, wait_exit};
 
 /// Every mirrored table, as text, ordered by ExternalId.
 async fn dump(database: &std::path::Path) -> Vec<String> {
@@ -133,4 +133,71 @@ async fn a_sync_killed_at_random_points_ends_identical_to_an_uninterrupted_one()
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(g, e);
     }
+}
+
+/// The daemon killed (SIGKILL) in the middle of a full sync: the restarted daemon marks the
+/// run interrupted, the next full sync resumes after the last committed page, and the mirror
+/// ends complete.
+#[test]
+fn a_daemon_killed_during_a_sync_resumes_where_it_stopped() {
+    let sim = SimProcess::start("tiny");
+    // Small pages, few requests a second: the full sync lasts long enough to be killed.
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 5\nrequests_per_second = 40\n",
+        sim.url(),
+        sim.field("api_key")
+    ));
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let out = sandbox.run("gazellectl", &["force-sync", "--full"]);
+    assert!(out.status.success());
+    // Wait for a committed page with a cursor (the run is mid-stream), then kill.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = sandbox.run("gazellectl", &["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mid_stream = status["streams"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["stream"] == "timeline" && !s["cursor"].is_null())
+        });
+        if mid_stream {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&daemon, "KILL");
+    wait_exit(&mut daemon, Duration::from_secs(10));
+
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    let out = sandbox.run("gazellectl", &["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["run"]["status"], "interrupted", "{runs:#}");
+    // Faster now: the rest of the sync.
+    let out = sandbox.run("gazellectl", &["force-sync", "--full", "--wait"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        sandbox
+            .logs()
+            .contains("resuming after the last committed page")
+    );
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+
+    // The mirror is complete: every timeline entry of the simulator, once.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = rt.block_on(dump(&sandbox.database()));
+    let timeline = rows
+        .iter()
+        .filter(|r| r.starts_with("TimelineEntries|"))
+        .count();
+    assert_eq!(timeline, 1200, "tiny has 1,200 timeline entries");
 }
