@@ -35,6 +35,8 @@ fn json_of(sandbox: &Sandbox, args: &[&str]) -> Value {
 /// A client with a piano, a schedulable technician and one that is not.
 struct World {
     client: String,
+    /// A client with a default contact.
+    contact_client: String,
     piano: String,
     tech: String,
     office: String,
@@ -55,7 +57,19 @@ fn world(sim: &SimProcess) -> World {
         json!({}),
     );
     let p = &pianos["data"]["allPianos"]["nodes"][0];
+    let clients = sim.graphql(
+        "{ allClients(first: 100) { nodes { id defaultContact { id } } } }",
+        json!({}),
+    );
+    let contact_client = clients["data"]["allClients"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| !c["defaultContact"].is_null())
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .expect("a client with a contact");
     World {
+        contact_client,
         client: p["client"]["id"].as_str().unwrap().to_owned(),
         piano: p["id"].as_str().unwrap().to_owned(),
         tech: pick(true),
@@ -170,9 +184,17 @@ fn edits_made_with_gazellectl_reach_gazelle() {
         (Some(21548), Some(2546), Some(24094)),
         "{shown:#}"
     );
-    eventually("the invoice pushed", || {
-        json_of(&sandbox, &["invoices", "show", &id, "--json"])["invoice"]["external_id"]
-            .is_string()
+    // The creation may go out before the lines are added: wait for Gazelle's totals.
+    eventually("the invoice and its lines pushed", || {
+        let shown = json_of(&sandbox, &["invoices", "show", &id, "--json"]);
+        let Some(gazelle_id) = shown["invoice"]["external_id"].as_str() else {
+            return false;
+        };
+        sim.graphql(
+            "query I($id: String!) { invoice(id: $id) { total } }",
+            json!({"id": gazelle_id}),
+        )["data"]["invoice"]["total"]
+            == 24094
     });
     let shown = json_of(&sandbox, &["invoices", "show", &id, "--json"]);
     let gazelle_id = shown["invoice"]["external_id"].as_str().unwrap().to_owned();
@@ -362,6 +384,42 @@ fn edits_made_with_gazellectl_reach_gazelle() {
         p["data"]["piano"]["location"] == "Salle Bourgie"
             && p["data"]["piano"]["notes"] == "Régulé à 42 %"
     });
+    // Contact details: names, e-mail and phone of the client's contact.
+    ok(
+        &sandbox,
+        &[
+            "client",
+            "edit",
+            &w.contact_client,
+            "--email",
+            "nouvelle.adresse@example.test",
+            "--phone",
+            "514 555-0199",
+            "--first-name",
+            "Hélène",
+        ],
+    );
+    eventually("the contact edit pushed", || {
+        let c = sim.graphql(
+            "query C($id: String!) { client(id: $id) { defaultContact { firstName defaultEmail { email } defaultPhone { phoneNumber } } } }",
+            json!({"id": w.contact_client}),
+        );
+        let k = &c["data"]["client"]["defaultContact"];
+        k["firstName"] == "Hélène"
+            && k["defaultEmail"]["email"] == "nouvelle.adresse@example.test"
+            && k["defaultPhone"]["phoneNumber"] == "514 555-0199"
+    });
+    let bad_email = sandbox.run(
+        "gazellectl",
+        &[
+            "client",
+            "edit",
+            &w.contact_client,
+            "--email",
+            "pas une adresse",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad_email.stderr).contains("is not an e-mail address"));
     let bad = sandbox.run(
         "gazellectl",
         &["client", "edit", &w.client, "--status", "SLEEPING"],

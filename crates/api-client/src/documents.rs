@@ -157,6 +157,12 @@ query!(
     "query Invoice($id: String!) { invoice(id: $id) { id number status subTotal taxTotal total notes createdAt updatedAt dueOn client { id } assignedTo { id } allInvoiceItems { nodes { id description type quantity amount subTotal taxTotal total taxable billable sequenceNumber piano { id } } } } }"
 );
 
+query!(
+    CONTACT,
+    "Contact",
+    "query Contact($id: String!) { contact(id: $id) { id firstName lastName updatedAt defaultEmail { id email } defaultPhone { id phoneNumber } } }"
+);
+
 const ERRORS: &str = "mutationErrors { fieldName messages key type errorReferenceId }";
 
 mutation!(
@@ -278,6 +284,57 @@ mutation!(
     )
 );
 
+mutation!(
+    UPDATE_CONTACT,
+    "UpdateContact",
+    true,
+    const_format::concatcp!(
+        "mutation UpdateContact($id: String!, $input: PrivateContactInputWithoutNestedCollections!) { updateContact(id: $id, input: $input) { contact { id updatedAt } ",
+        ERRORS,
+        " } }"
+    )
+);
+mutation!(
+    UPDATE_CONTACT_EMAIL,
+    "UpdateContactEmail",
+    true,
+    const_format::concatcp!(
+        "mutation UpdateContactEmail($id: String!, $input: PrivateContactEmailInput!) { updateContactEmail(id: $id, input: $input) { email { id email } ",
+        ERRORS,
+        " } }"
+    )
+);
+mutation!(
+    CREATE_CONTACT_EMAIL,
+    "CreateContactEmail",
+    false,
+    const_format::concatcp!(
+        "mutation CreateContactEmail($contactId: String!, $input: PrivateContactEmailInput!) { createContactEmail(contactId: $contactId, input: $input) { email { id email } ",
+        ERRORS,
+        " } }"
+    )
+);
+mutation!(
+    UPDATE_CONTACT_PHONE,
+    "UpdateContactPhone",
+    true,
+    const_format::concatcp!(
+        "mutation UpdateContactPhone($id: String!, $input: PrivateContactPhoneInput!) { updateContactPhone(id: $id, input: $input) { phone { id phoneNumber } ",
+        ERRORS,
+        " } }"
+    )
+);
+mutation!(
+    CREATE_CONTACT_PHONE,
+    "CreateContactPhone",
+    false,
+    const_format::concatcp!(
+        "mutation CreateContactPhone($contactId: String!, $input: PrivateContactPhoneInput!) { createContactPhone(contactId: $contactId, input: $input) { phone { id phoneNumber } ",
+        ERRORS,
+        " } }"
+    )
+);
+
 /// Every document the client can send.
 pub const ALL: &[Operation] = &[
     USERS,
@@ -303,4 +360,10 @@ pub const ALL: &[Operation] = &[
     CREATE_INVOICE,
     UPDATE_INVOICE,
     CREATE_CLIENT_LOG,
+    CONTACT,
+    UPDATE_CONTACT,
+    UPDATE_CONTACT_EMAIL,
+    CREATE_CONTACT_EMAIL,
+    UPDATE_CONTACT_PHONE,
+    CREATE_CONTACT_PHONE,
 ];

@@ -49,6 +49,21 @@ pub fn mutate(world: &mut World, field: &str, args: &Map<String, Value>) -> Fiel
         "createInvoice" => create_invoice(world, &input, id_arg("id")),
         "updateInvoice" => update_invoice(world, &id_arg("id").unwrap_or_default(), &input),
         "createClientLog" => create_client_log(world, args, &input),
+        "updateContact" => update_contact(world, &id_arg("id").unwrap_or_default(), &input),
+        "updateContactEmail" | "updateContactPhone" => contact_detail(
+            world,
+            field,
+            &id_arg("id").unwrap_or_default(),
+            &input,
+            false,
+        ),
+        "createContactEmail" | "createContactPhone" => contact_detail(
+            world,
+            field,
+            &id_arg("contactId").unwrap_or_default(),
+            &input,
+            true,
+        ),
         other => {
             return Err(format!(
                 "the simulator does not implement the mutation `{other}`"
@@ -520,6 +535,70 @@ fn create_client_log(
         comment: text(input, "comment"),
     });
     Ok(("clientLog", id))
+}
+
+fn update_contact(world: &mut World, id: &str, input: &Map<String, Value>) -> Written {
+    let now = world.now();
+    let found = world.contacts.edit(id, |c| {
+        if has(input, "firstName") {
+            c.first_name = text(input, "firstName");
+        }
+        if has(input, "lastName") {
+            c.last_name = text(input, "lastName");
+        }
+        c.updated_at = now;
+    });
+    if found {
+        Ok(("contact", id.to_owned()))
+    } else {
+        Err(not_found("contact", "id", id))
+    }
+}
+
+/// A contact's e-mail address or phone number. The simulator keeps one of each per contact,
+/// with an id derived from the contact's (`cem_…`, `cph_…`), as its JSON shows them.
+fn contact_detail(
+    world: &mut World,
+    field: &str,
+    id: &str,
+    input: &Map<String, Value>,
+    create: bool,
+) -> Written {
+    let email = field.ends_with("Email");
+    let (key, prefix, value_key) = if email {
+        ("email", "cem_", "email")
+    } else {
+        ("phone", "cph_", "phoneNumber")
+    };
+    // An update names the detail (`cem_<contact tail>`); a creation names the contact.
+    let contact_id = if create {
+        id.to_owned()
+    } else {
+        match id.strip_prefix(prefix) {
+            Some(tail) => format!("con_{tail}"),
+            None => return Err(not_found(key, "id", id)),
+        }
+    };
+    let Some(value) = text(input, value_key) else {
+        return Err(reject(key, value_key, &format!("{value_key} is required")));
+    };
+    if email && !value.contains('@') {
+        return Err(reject(key, "email", "Courriel invalide"));
+    }
+    let now = world.now();
+    let mut existed = false;
+    let found = world.contacts.edit(&contact_id, |c| {
+        let slot = if email { &mut c.email } else { &mut c.phone };
+        existed = slot.is_some();
+        *slot = Some(value.clone());
+        c.updated_at = now;
+    });
+    if !found || (!create && !existed) {
+        return Err(not_found(key, "id", id));
+    }
+    let tail = contact_id.get(4..).unwrap_or_default();
+    // The payload's object is the detail, which the executor renders from the contact.
+    Ok((key, format!("{prefix}{tail}")))
 }
 
 fn string_list(value: Option<&Value>) -> Vec<String> {

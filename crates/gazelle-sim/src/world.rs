@@ -98,6 +98,19 @@ impl World {
             "inv" => self.invoices.get(id).map(Record::to_json),
             "mit" => self.catalogue.get(id).map(Record::to_json),
             "msg" => self.groups.get(id).map(Record::to_json),
+            // A contact's e-mail address and phone number live in the contact.
+            "cem" | "cph" => {
+                let contact = format!("con_{}", id.get(4..).unwrap_or_default());
+                let key = if kind == "cem" {
+                    "defaultEmail"
+                } else {
+                    "defaultPhone"
+                };
+                self.contacts
+                    .get(&contact)
+                    .map(Record::to_json)
+                    .and_then(|j| j.get(key).and_then(Value::as_object).cloned())
+            }
             _ => None,
         }
     }

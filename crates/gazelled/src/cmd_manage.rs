@@ -14,7 +14,7 @@
 //! | `appointments.reassign` | `id`, `technician` |
 //! | `appointments.cancel`, `appointments.confirm` | `id` |
 //! | `calendar`, `calendar.ics` | `technician?`, `from?` (local date), `days` |
-//! | `clients.edit` | `id`, `company?`, `status?`, `tags?` |
+//! | `clients.edit` | `id`, `company?`, `status?`, `tags?`, `first_name?`, `last_name?`, `email?`, `phone?` |
 //! | `pianos.edit` | `id`, `location?`, `notes?`, `status?` |
 //! | `stock.list` | `technician?` |
 //! | `stock.change` | `product`, `technician`, `change` (add, remove, correct), `quantity`, `reason?`, `author` |
@@ -283,15 +283,46 @@ async fn handle(context: &Context, verb: &str, args: &Value) -> Result<(Value, b
             ))
         }
         "clients.edit" => {
+            // Client fields and contact details are separate records in Gazelle: up to two
+            // outbox entries.
+            let id = a.text("id")?;
             let change = store::local::ClientChange {
                 company_name: a.opt("company"),
                 status: a.opt("status"),
                 tags: a.opt("tags"),
             };
-            let entry = managers::edits::edit_client(store, &a.text("id")?, change)
-                .await
-                .map_err(from_manager)?;
-            wrote(json!({"outbox": entry}))
+            let contact = store::local::ContactChange {
+                first_name: a.opt("first_name"),
+                last_name: a.opt("last_name"),
+                email: a.opt("email"),
+                phone: a.opt("phone"),
+            };
+            let (no_change, no_contact) = (
+                change == store::local::ClientChange::default(),
+                contact == store::local::ContactChange::default(),
+            );
+            if no_change && no_contact {
+                return Err(error(
+                    ErrorCode::BadRequest,
+                    "nothing to change: give --company, --status, --tags, --first-name, --last-name, --email or --phone",
+                ));
+            }
+            let mut entries = Vec::new();
+            if !no_change {
+                entries.push(
+                    managers::edits::edit_client(store, &id, change)
+                        .await
+                        .map_err(from_manager)?,
+                );
+            }
+            if !no_contact {
+                entries.push(
+                    managers::edits::edit_contact(store, &id, contact)
+                        .await
+                        .map_err(from_manager)?,
+                );
+            }
+            wrote(json!({"outbox": entries}))
         }
         "pianos.edit" => {
             let change = store::local::PianoChange {

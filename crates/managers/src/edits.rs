@@ -3,7 +3,7 @@
 //! can tell a real conflict from a stale read.
 
 use serde_json::json;
-use store::local::{self, ClientChange, PianoChange};
+use store::local::{self, ClientChange, ContactChange, PianoChange};
 use store::outbox::{self, NewEntry};
 use store::{Connection, Store};
 
@@ -97,6 +97,43 @@ pub async fn edit_piano(store: &Store, piano: &str, mut change: PianoChange) -> 
     }
     local::change_piano(&mut tx, id, &change).await?;
     let entry = queue(&mut tx, "Pianos", id, updated.as_deref(), json!(change)).await?;
+    commit(tx).await?;
+    Ok(entry)
+}
+
+/// Changes a client's contact details (its default contact: names, e-mail, phone); the
+/// outbox entry's id.
+pub async fn edit_contact(store: &Store, client: &str, change: ContactChange) -> Result<i64> {
+    if change == ContactChange::default() {
+        return invalid("nothing to change: give --first-name, --last-name, --email or --phone");
+    }
+    if let Some(email) = change.email.as_deref()
+        && email.parse::<lettre::Address>().is_err()
+    {
+        return invalid(format!("--email `{email}` is not an e-mail address"));
+    }
+    let mut tx = store.begin_write().await?;
+    let Some((client_id, _, _)) = local::find_row(&mut tx, "Clients", client).await? else {
+        return invalid(format!("there is no client `{client}`"));
+    };
+    let Some((contact_id, external, updated)) = local::default_contact(&mut tx, client_id).await?
+    else {
+        return invalid(format!("client `{client}` has no contact to change"));
+    };
+    if external.is_none() {
+        return invalid(format!(
+            "the contact of client `{client}` is not in Gazelle"
+        ));
+    }
+    local::change_contact(&mut tx, contact_id, &change).await?;
+    let entry = queue(
+        &mut tx,
+        "Contacts",
+        contact_id,
+        updated.as_deref(),
+        json!(change),
+    )
+    .await?;
     commit(tx).await?;
     Ok(entry)
 }

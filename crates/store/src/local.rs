@@ -27,9 +27,10 @@ pub struct NewInvoice {
 
 pub async fn insert_invoice(conn: &mut SqliteConnection, invoice: &NewInvoice) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
+        // UpdatedAt stays NULL: a draft has no upstream version yet.
         "INSERT INTO Invoices (ClientId, Number, InvoiceDate, Status, Notes, DueOn, AssignedToId,
-             PendingExternalId, CreatedAt, UpdatedAt)
-         VALUES (?1, 'BROUILLON', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING Id",
+             PendingExternalId, CreatedAt)
+         VALUES (?1, 'BROUILLON', ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING Id",
     )
     .bind(invoice.client_id)
     .bind(&invoice.invoice_date)
@@ -127,14 +128,14 @@ pub async fn set_invoice_totals(
     total: i64,
 ) -> Result<()> {
     sqlx::query(
+        // Not UpdatedAt: that is the upstream version the next edit is based on.
         "UPDATE Invoices SET SubTotalCents = ?2, SubTotal = ?2 / 100.0, TaxTotalCents = ?3,
-             TotalCents = ?4, Total = ?4 / 100.0, UpdatedAt = ?5 WHERE Id = ?1",
+             TotalCents = ?4, Total = ?4 / 100.0 WHERE Id = ?1",
     )
     .bind(id)
     .bind(sub_total)
     .bind(tax_total)
     .bind(total)
-    .bind(now_text())
     .execute(conn)
     .await
     .context("setting invoice totals")?;
@@ -401,6 +402,16 @@ pub async fn technician_events(
 // Clients and pianos
 // ---------------------------------------------------------------------------------------
 
+/// The tables the managers edit and the push writes back; the only names that reach the
+/// SQL text of [`find_row`] and [`set_updated_at`].
+fn editable(table: &str) -> Result<&'static str> {
+    const TABLES: [&str; 5] = ["Clients", "Contacts", "Pianos", "Appointments", "Invoices"];
+    TABLES
+        .into_iter()
+        .find(|t| *t == table)
+        .ok_or_else(|| StoreError::Invalid(format!("not an editable table: {table}")))
+}
+
 /// The local id, upstream id and `UpdatedAt` of a row of `table` (Clients, Pianos), by local
 /// id or by upstream id.
 pub async fn find_row(
@@ -408,17 +419,7 @@ pub async fn find_row(
     table: &'static str,
     key: &str,
 ) -> Result<Option<(i64, Option<String>, Option<String>)>> {
-    let table = match table {
-        "Clients" => "Clients",
-        "Pianos" => "Pianos",
-        "Appointments" => "Appointments",
-        "Invoices" => "Invoices",
-        other => {
-            return Err(StoreError::Invalid(format!(
-                "not an editable table: {other}"
-            )));
-        }
-    };
+    let table = editable(table)?;
     let local: Option<i64> = key.parse().ok();
     sqlx::query_as(&format!(
         "SELECT Id, ExternalId, UpdatedAt FROM {table} WHERE (Id = ?1 OR ExternalId = ?2) AND DeletedAt IS NULL"
@@ -453,6 +454,63 @@ pub async fn change_client(conn: &mut SqliteConnection, id: i64, c: &ClientChang
     Ok(())
 }
 
+/// A client's contact details (its default contact; None: unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ContactChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The default contact of a client: (local id, upstream id, UpdatedAt).
+pub async fn default_contact(
+    conn: &mut SqliteConnection,
+    client_id: i64,
+) -> Result<Option<(i64, Option<String>, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT k.Id, k.ExternalId, k.UpdatedAt FROM Clients c JOIN Contacts k ON k.Id = c.DefaultContactId
+         WHERE c.Id = ?1 AND k.DeletedAt IS NULL",
+    )
+    .bind(client_id)
+    .fetch_optional(conn)
+    .await
+    .context("finding a client's contact")
+}
+
+/// Changes a contact, and the client's copy of its default contact's details.
+pub async fn change_contact(
+    conn: &mut SqliteConnection,
+    contact_id: i64,
+    c: &ContactChange,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE Contacts SET FirstName = COALESCE(?2, FirstName), LastName = COALESCE(?3, LastName),
+             Email = COALESCE(?4, Email), Phone = COALESCE(?5, Phone) WHERE Id = ?1",
+    )
+    .bind(contact_id)
+    .bind(&c.first_name)
+    .bind(&c.last_name)
+    .bind(&c.email)
+    .bind(&c.phone)
+    .execute(&mut *conn)
+    .await
+    .context("changing a contact")?;
+    sqlx::query(
+        "UPDATE Clients SET FirstName = COALESCE(?2, FirstName), LastName = COALESCE(?3, LastName),
+             Email = COALESCE(?4, Email), Phone = COALESCE(?5, Phone) WHERE DefaultContactId = ?1",
+    )
+    .bind(contact_id)
+    .bind(&c.first_name)
+    .bind(&c.last_name)
+    .bind(&c.email)
+    .bind(&c.phone)
+    .execute(conn)
+    .await
+    .context("changing a client's contact details")?;
+    Ok(())
+}
+
 /// Piano fields a technician may change on the Mac (None: unchanged).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PianoChange {
@@ -483,17 +541,7 @@ pub async fn set_updated_at(
     id: i64,
     updated_at: &str,
 ) -> Result<()> {
-    let table = match table {
-        "Clients" => "Clients",
-        "Pianos" => "Pianos",
-        "Appointments" => "Appointments",
-        "Invoices" => "Invoices",
-        other => {
-            return Err(StoreError::Invalid(format!(
-                "not an editable table: {other}"
-            )));
-        }
-    };
+    let table = editable(table)?;
     sqlx::query(&format!("UPDATE {table} SET UpdatedAt = ?2 WHERE Id = ?1"))
         .bind(id)
         .bind(updated_at)

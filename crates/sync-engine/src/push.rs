@@ -333,6 +333,7 @@ impl Pusher {
             ("Appointments", "action") => self.event_action(entry, report).await,
             ("Clients", "update") => self.update_client(entry, report).await,
             ("Pianos", "update") => self.update_piano(entry, report).await,
+            ("Contacts", "update") => self.update_contact(entry, report).await,
             ("TimelineEntries", "create") => self.client_log(entry, report).await,
             (entity, op) => Err(Failure::Local(format!(
                 "the push does not know how to {op} {entity}"
@@ -824,6 +825,110 @@ impl Pusher {
             mutation: "updatePiano",
         };
         self.update_record(entry, report, record, input).await
+    }
+
+    /// A client's contact details: names with `updateContact`, the e-mail address and phone
+    /// number each updated in place (`updateContactEmail` by the address's id) or, for a
+    /// contact that had none, created — after the conflict check on the contact.
+    async fn update_contact(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let change: local::ContactChange = serde_json::from_str(&entry.payload)
+            .map_err(|e| Failure::Local(format!("unreadable edit: {e}")))?;
+        let id = {
+            let mut conn = self.store.read_connection().await?;
+            match local::find_row(&mut conn, "Contacts", &entry.local_id.to_string()).await? {
+                Some((_, Some(external), _)) => external,
+                _ => {
+                    return Err(Failure::Local(format!(
+                        "contact #{} is not in Gazelle",
+                        entry.local_id
+                    )));
+                }
+            }
+        };
+        let data: Value = self
+            .client
+            .execute(documents::CONTACT, json!({"id": id}))
+            .await?;
+        let remote = data["contact"].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!(
+                "contact {id} no longer exists in Gazelle"
+            )));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        let gate = self.gate(entry, &id, updated, &remote).await?;
+        if !self.count(&gate, report) {
+            return Ok(());
+        }
+        let mut names = serde_json::Map::new();
+        if let Some(first) = &change.first_name {
+            names.insert("firstName".into(), json!(first));
+        }
+        if let Some(last) = &change.last_name {
+            names.insert("lastName".into(), json!(last));
+        }
+        let mut updated_at = updated;
+        if !names.is_empty() {
+            let written: IdAndTime = self
+                .client
+                .mutate(
+                    documents::UPDATE_CONTACT,
+                    "updateContact",
+                    "contact",
+                    json!({"id": id, "input": names}),
+                )
+                .await?;
+            updated_at = written.updated_at.or(updated_at);
+        }
+        // A detail already as wanted is not written again (a resent entry changes nothing).
+        if let Some(email) = change
+            .email
+            .filter(|e| remote["defaultEmail"]["email"].as_str() != Some(e.as_str()))
+        {
+            let _: Value = match remote["defaultEmail"]["id"].as_str() {
+                Some(email_id) => {
+                    self.client
+                        .mutate(
+                            documents::UPDATE_CONTACT_EMAIL,
+                            "updateContactEmail",
+                            "email",
+                            json!({"id": email_id, "input": {"email": email}}),
+                        )
+                        .await?
+                }
+                None => {
+                    self.client
+                        .mutate(
+                            documents::CREATE_CONTACT_EMAIL,
+                            "createContactEmail",
+                            "email",
+                            json!({"contactId": id, "input": {"email": email, "isDefault": true}}),
+                        )
+                        .await?
+                }
+            };
+        }
+        if let Some(phone) = change
+            .phone
+            .filter(|p| remote["defaultPhone"]["phoneNumber"].as_str() != Some(p.as_str()))
+        {
+            let _: Value = match remote["defaultPhone"]["id"].as_str() {
+                Some(phone_id) => self.client.mutate(documents::UPDATE_CONTACT_PHONE, "updateContactPhone", "phone", json!({"id": phone_id, "input": {"phoneNumber": phone}})).await?,
+                None => self.client.mutate(documents::CREATE_CONTACT_PHONE, "createContactPhone", "phone", json!({"contactId": id, "input": {"phoneNumber": phone, "isDefault": true}})).await?,
+            };
+        }
+        // The contact's version after the writes: the next pull compares against it.
+        let after: Value = self
+            .client
+            .execute(documents::CONTACT, json!({"id": id}))
+            .await?;
+        let after = after["contact"]["updatedAt"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .or(updated_at);
+        self.done_touching(entry, &id, "Contacts", after).await?;
+        report.pushed += 1;
+        Ok(())
     }
 
     /// `updateClient` / `updatePiano` with the fields the edit changed, after the conflict

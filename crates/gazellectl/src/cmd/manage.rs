@@ -398,6 +398,15 @@ pub struct ClientEdit {
     /// Comma-separated.
     #[arg(long)]
     tags: Option<String>,
+    /// The contact's first name.
+    #[arg(long)]
+    first_name: Option<String>,
+    #[arg(long)]
+    last_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -418,7 +427,8 @@ pub fn client_edit(file: Option<&Path>, e: ClientEdit) -> ExitCode {
     edited(manage(
         file,
         "clients.edit",
-        json!({"id": e.id, "company": e.company, "status": e.status, "tags": e.tags}),
+        json!({"id": e.id, "company": e.company, "status": e.status, "tags": e.tags,
+               "first_name": e.first_name, "last_name": e.last_name, "email": e.email, "phone": e.phone}),
     ))
 }
 
@@ -433,10 +443,11 @@ pub fn piano_edit(file: Option<&Path>, e: PianoEdit) -> ExitCode {
 fn edited(result: Result<Value, ExitCode>) -> ExitCode {
     match result {
         Ok(d) => {
-            println!(
-                "Saved; queued for Gazelle as outbox entry #{}.",
-                text(&d["outbox"])
-            );
+            let entries = match &d["outbox"] {
+                Value::Array(list) => list.iter().map(text).collect::<Vec<_>>().join(", #"),
+                one => text(one),
+            };
+            println!("Saved; queued for Gazelle as outbox entry #{entries}.");
             ExitCode::SUCCESS
         }
         Err(code) => code,
