@@ -708,3 +708,133 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
     );
     stop(daemon);
 }
+
+#[test]
+fn a_client_created_on_the_mac_goes_first_and_its_work_follows() {
+    let sim = SimProcess::start("tiny");
+    let w = world(&sim);
+    let sandbox = sandbox_for(&sim, "");
+    let daemon = start(&sandbox, 1);
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    // Paused: nothing goes out until the force-sync below, so the three edits queue together.
+    ok(&sandbox, &["pause"]);
+    let out = ok(
+        &sandbox,
+        &[
+            "client",
+            "create",
+            "--first-name",
+            "Zoé",
+            "--last-name",
+            "Lévesque-Unique",
+            "--email",
+            "gcote@example.test",
+            "--phone",
+            "438 555-0101",
+        ],
+    );
+    let client = out
+        .split('#')
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_owned();
+    let day = tomorrow();
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "create",
+            "--client",
+            &client,
+            "--tech",
+            &w.tech,
+            "--start",
+            &format!("{day} 11:00"),
+            "--title",
+            "Premier accord",
+        ],
+    );
+    ok(
+        &sandbox,
+        &[
+            "invoices",
+            "create",
+            "--client",
+            &client,
+            "--description",
+            "Accord",
+            "--price",
+            "120",
+        ],
+    );
+    let pending = json_of(&sandbox, &["outbox", "list", "--json"]);
+    assert_eq!(pending.as_array().unwrap().len(), 3, "{pending:#}");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    let done = json_of(&sandbox, &["outbox", "list", "--state", "done", "--json"]);
+    let ours: Vec<&Value> = done
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "pushed")
+        .collect();
+    assert_eq!(
+        ours.len(),
+        3,
+        "client, then its appointment and invoice: {done:#}"
+    );
+    let client_id = ours.iter().find(|e| e["entity"] == "Clients").unwrap()["upstream_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upstream = sim.graphql(
+        "query C($id: String!) { client(id: $id) { companyName status defaultContact { firstName lastName defaultEmail { email } defaultPhone { phoneNumber } } } }",
+        json!({"id": client_id}),
+    )["data"]["client"]
+        .clone();
+    assert_eq!(
+        upstream["companyName"], "Zoé Lévesque-Unique",
+        "{upstream:#}"
+    );
+    assert_eq!(
+        upstream["defaultContact"]["defaultEmail"]["email"],
+        "gcote@example.test"
+    );
+    let events = sim.graphql(
+        "query E($f: PrivateAllEventsFilter) { allEventsBatched(first: 50, filters: $f) { nodes { title client { id } } } }",
+        json!({"f": {"startOn": day, "endOn": day, "clientId": [client_id]}}),
+    );
+    assert_eq!(
+        events["data"]["allEventsBatched"]["nodes"][0]["title"], "Premier accord",
+        "{events:#}"
+    );
+    // The next pull matches the client and its contact by their ids: no second copy.
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    let out = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
+    let invoices: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        invoices
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["company_name"] == "Zoé Lévesque-Unique" && i["external_id"].is_string())
+    );
+    let db = sandbox.database();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let copies: i64 = rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM Clients WHERE CompanyName = 'Zoé Lévesque-Unique'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(copies, 1);
+    let bad = sandbox.run("gazellectl", &["client", "create", "--status", "ACTIVE"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("a client needs --company"));
+    stop(daemon);
+}

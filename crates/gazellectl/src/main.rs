@@ -89,7 +89,7 @@ enum Command {
     },
     /// A technician's day or week, or an iCalendar file (--ics FILE).
     Calendar(cmd::manage::CalendarArgs),
-    /// Change a client in Gazelle (company, status, tags).
+    /// Create a client, or change one (company, status, tags, contact details).
     Client {
         #[command(subcommand)]
         command: ClientCommand,
@@ -136,6 +136,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
+    /// A new client (and its contact), pushed to Gazelle.
+    Create(cmd::manage::ClientCreate),
+    /// Change a client's fields or its contact's details.
     Edit(cmd::manage::ClientEdit),
 }
 
@@ -191,6 +194,9 @@ fn main() -> ExitCode {
         Command::Client {
             command: ClientCommand::Edit(e),
         } => cmd::manage::client_edit(cli.config.as_deref(), e),
+        Command::Client {
+            command: ClientCommand::Create(c),
+        } => cmd::manage::client_create(cli.config.as_deref(), c),
         Command::Piano {
             command: PianoCommand::Edit(e),
         } => cmd::manage::piano_edit(cli.config.as_deref(), e),

@@ -14,6 +14,7 @@
 //! | `appointments.reassign` | `id`, `technician` |
 //! | `appointments.cancel`, `appointments.confirm` | `id` |
 //! | `calendar`, `calendar.ics` | `technician?`, `from?` (local date), `days` |
+//! | `clients.create` | `company?`, `status?`, `first_name?`, `last_name?`, `email?`, `phone?` |
 //! | `clients.edit` | `id`, `company?`, `status?`, `tags?`, `first_name?`, `last_name?`, `email?`, `phone?` |
 //! | `pianos.edit` | `id`, `location?`, `notes?`, `status?` |
 //! | `stock.list` | `technician?` |
@@ -281,6 +282,20 @@ async fn handle(context: &Context, verb: &str, args: &Value) -> Result<(Value, b
                     .map(|(local, a)| json!({"local": local, "appointment": a}))
                     .collect::<Vec<_>>()
             ))
+        }
+        "clients.create" => {
+            let client = store::local::NewClient {
+                company_name: a.opt("company").unwrap_or_default(),
+                status: a.opt("status").unwrap_or_default(),
+                first_name: a.opt("first_name"),
+                last_name: a.opt("last_name"),
+                email: a.opt("email"),
+                phone: a.opt("phone"),
+            };
+            let id = managers::edits::create_client(store, client)
+                .await
+                .map_err(from_manager)?;
+            wrote(json!({"id": id}))
         }
         "clients.edit" => {
             // Client fields and contact details are separate records in Gazelle: up to two

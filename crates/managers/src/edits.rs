@@ -3,7 +3,7 @@
 //! can tell a real conflict from a stale read.
 
 use serde_json::json;
-use store::local::{self, ClientChange, ContactChange, PianoChange};
+use store::local::{self, ClientChange, ContactChange, NewClient, PianoChange};
 use store::outbox::{self, NewEntry};
 use store::{Connection, Store};
 
@@ -136,4 +136,49 @@ pub async fn edit_contact(store: &Store, client: &str, change: ContactChange) ->
     .await?;
     commit(tx).await?;
     Ok(entry)
+}
+
+/// Creates a client on the Mac (with its contact); its local id. Its Gazelle id is chosen
+/// now (`createClient` takes one), so a resent creation is the same client; appointments and
+/// invoices made for it wait for it.
+pub async fn create_client(store: &Store, mut client: NewClient) -> Result<i64> {
+    client.status = client.status.trim().to_ascii_uppercase();
+    if client.status.is_empty() {
+        client.status = "ACTIVE".into();
+    }
+    check_status(&Some(client.status.clone()), &CLIENT_STATUSES, "client")?;
+    if client.company_name.trim().is_empty() {
+        // Gazelle names a person's account after them; so does the local row.
+        let name = [client.first_name.as_deref(), client.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if name.trim().is_empty() {
+            return invalid("a client needs --company or a contact's --first-name / --last-name");
+        }
+        client.company_name = name;
+    }
+    if let Some(email) = client.email.as_deref()
+        && email.parse::<lettre::Address>().is_err()
+    {
+        return invalid(format!("--email `{email}` is not an e-mail address"));
+    }
+    let mut tx = store.begin_write().await?;
+    let id = local::insert_client(&mut tx, &client).await?;
+    outbox::enqueue(
+        &mut tx,
+        &NewEntry {
+            operation: "create",
+            entity: "Clients",
+            local_id: id,
+            action: None,
+            payload: json!({"id": crate::new_external_id("cli"), "client": client}),
+            base_updated_at: None,
+            depends_on: None,
+        },
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(id)
 }

@@ -86,11 +86,11 @@ impl<'a> Invoices<'a> {
         else {
             return invalid(format!("there is no client `{client}`"));
         };
-        if client_external.is_none() {
-            return invalid(format!(
-                "client #{client_id} is not in Gazelle yet: push it first"
-            ));
-        }
+        // A client created on the Mac is pushed first: the invoice waits for it.
+        let depends_on = match client_external {
+            Some(_) => None,
+            None => outbox::open_entry_of(&mut tx, "Clients", client_id).await?,
+        };
         let today = jiff::Timestamp::now()
             .to_zoned(self.timezone.clone())
             .date();
@@ -121,7 +121,7 @@ impl<'a> Invoices<'a> {
                 action: None,
                 payload,
                 base_updated_at: None,
-                depends_on: None,
+                depends_on,
             },
         )
         .await?;

@@ -431,6 +431,88 @@ pub async fn find_row(
     .context("finding a row")
 }
 
+/// A client created on the Mac, with its contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NewClient {
+    pub company_name: String,
+    pub status: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Inserts a client (no upstream id yet) and, when it has a name or a detail, its default
+/// contact; the client's local id.
+pub async fn insert_client(conn: &mut SqliteConnection, c: &NewClient) -> Result<i64> {
+    let now = now_text();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO Clients (CompanyName, FirstName, LastName, Status, Email, Phone, CreatedAt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING Id",
+    )
+    .bind(&c.company_name)
+    .bind(&c.first_name)
+    .bind(&c.last_name)
+    .bind(&c.status)
+    .bind(&c.email)
+    .bind(&c.phone)
+    .bind(&now)
+    .fetch_one(&mut *conn)
+    .await
+    .context("creating a client")?;
+    if c.first_name.is_some() || c.last_name.is_some() || c.email.is_some() || c.phone.is_some() {
+        let contact: i64 = sqlx::query_scalar(
+            "INSERT INTO Contacts (ClientId, FirstName, LastName, Email, Phone) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING Id",
+        )
+        .bind(id)
+        .bind(&c.first_name)
+        .bind(&c.last_name)
+        .bind(&c.email)
+        .bind(&c.phone)
+        .fetch_one(&mut *conn)
+        .await
+        .context("creating a contact")?;
+        sqlx::query("UPDATE Clients SET DefaultContactId = ?2 WHERE Id = ?1")
+            .bind(id)
+            .bind(contact)
+            .execute(conn)
+            .await
+            .context("linking a contact")?;
+    }
+    Ok(id)
+}
+
+/// After a push: the client's (and its contact's) Gazelle ids and timestamp.
+pub async fn client_pushed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    external_id: &str,
+    contact_external_id: Option<&str>,
+    updated_at: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE Clients SET ExternalId = ?2, DefaultContactExternalId = ?3, UpdatedAt = COALESCE(?4, UpdatedAt) WHERE Id = ?1",
+    )
+    .bind(id)
+    .bind(external_id)
+    .bind(contact_external_id)
+    .bind(updated_at)
+    .execute(&mut *conn)
+    .await
+    .context("recording a pushed client")?;
+    if let Some(contact) = contact_external_id {
+        sqlx::query(
+            "UPDATE Contacts SET ExternalId = ?2 WHERE Id = (SELECT DefaultContactId FROM Clients WHERE Id = ?1)",
+        )
+        .bind(id)
+        .bind(contact)
+        .execute(conn)
+        .await
+        .context("recording a pushed contact")?;
+    }
+    Ok(())
+}
+
 /// Client fields a technician may change on the Mac (None: unchanged).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClientChange {

@@ -331,6 +331,7 @@ impl Pusher {
             ("Appointments", "create") => self.create_event(entry, report).await,
             ("Appointments", "update") => self.update_event(entry, report).await,
             ("Appointments", "action") => self.event_action(entry, report).await,
+            ("Clients", "create") => self.create_client(entry, report).await,
             ("Clients", "update") => self.update_client(entry, report).await,
             ("Pianos", "update") => self.update_piano(entry, report).await,
             ("Contacts", "update") => self.update_contact(entry, report).await,
@@ -774,6 +775,56 @@ impl Pusher {
                 entry.entity, entry.local_id
             ))),
         }
+    }
+
+    /// `createClient` with the id chosen at creation: sending it again returns the same
+    /// client, so an interrupted creation is simply resent.
+    async fn create_client(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
+        let payload: Value = serde_json::from_str(&entry.payload)
+            .map_err(|e| Failure::Local(format!("unreadable client: {e}")))?;
+        let Some(id) = payload["id"].as_str() else {
+            return Err(Failure::Local("a client creation without its id".into()));
+        };
+        let c: local::NewClient = serde_json::from_value(payload["client"].clone())
+            .map_err(|e| Failure::Local(format!("unreadable client: {e}")))?;
+        let mut input = json!({"companyName": c.company_name, "status": c.status});
+        if c.first_name.is_some() || c.last_name.is_some() || c.email.is_some() || c.phone.is_some()
+        {
+            let mut contact =
+                json!({"firstName": c.first_name, "lastName": c.last_name, "isDefault": true});
+            if let Some(email) = &c.email {
+                contact["emails"] = json!([{"email": email, "isDefault": true}]);
+            }
+            if let Some(phone) = &c.phone {
+                contact["phones"] = json!([{"phoneNumber": phone, "isDefault": true}]);
+            }
+            input["contacts"] = json!([contact]);
+        }
+        let client: model::Client = self
+            .client
+            .mutate(
+                documents::CREATE_CLIENT,
+                "createClient",
+                "client",
+                json!({"id": id, "input": input}),
+            )
+            .await?;
+        let (local_id, upstream, updated) =
+            (entry.local_id, client.id.clone(), utc(client.updated_at));
+        let contact = client.default_contact.as_ref().map(|k| k.id.clone());
+        self.done(entry, &client.id, async move |tx: &mut Connection| {
+            local::client_pushed(
+                tx,
+                local_id,
+                &upstream,
+                contact.as_deref(),
+                updated.as_deref(),
+            )
+            .await
+        })
+        .await?;
+        report.pushed += 1;
+        Ok(())
     }
 
     async fn update_client(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {

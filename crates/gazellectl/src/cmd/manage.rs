@@ -423,6 +423,42 @@ pub struct PianoEdit {
     status: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    /// The account's name (default: the contact's name).
+    #[arg(long)]
+    company: Option<String>,
+    /// ACTIVE (default), INACTIVE, PROSPECT, NEW.
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long)]
+    first_name: Option<String>,
+    #[arg(long)]
+    last_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+}
+
+pub fn client_create(file: Option<&Path>, c: ClientCreate) -> ExitCode {
+    match manage(
+        file,
+        "clients.create",
+        json!({"company": c.company, "status": c.status, "first_name": c.first_name,
+               "last_name": c.last_name, "email": c.email, "phone": c.phone}),
+    ) {
+        Ok(d) => {
+            println!(
+                "Client #{} created; it goes to Gazelle with the next push (appointments and invoices for it wait for it).",
+                text(&d["id"])
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
 pub fn client_edit(file: Option<&Path>, e: ClientEdit) -> ExitCode {
     edited(manage(
         file,
