@@ -759,33 +759,53 @@ pub async fn stock(pool: &SqlitePool, technician: Option<&str>) -> Result<Vec<St
 }
 
 /// After pushing an invoice's lines: each local line gets the Gazelle id of the line with
-/// its sequence number; lines that no longer exist upstream are tombstoned.
+/// its sequence number; a line that had a Gazelle id that is no longer there is tombstoned.
+/// A line added after the push read the invoice (never sent, no id) is left alone: the
+/// update queued with it sends it.
 pub async fn invoice_lines_pushed(
     conn: &mut SqliteConnection,
     invoice_id: i64,
     lines: &[(i64, String)],
 ) -> Result<()> {
+    let sent: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT Id, ExternalId FROM InvoiceItems WHERE InvoiceId = ?1 AND SequenceNumber IS NOT NULL")
+            .bind(invoice_id)
+            .fetch_all(&mut *conn)
+            .await
+            .context("re-keying invoice lines")?;
+    let had_id: Vec<i64> = sent
+        .iter()
+        .filter(|(_, e)| e.is_some())
+        .map(|(id, _)| *id)
+        .collect();
     // Free the ids first: a replaced line's new id may be an old line's (UNIQUE).
     sqlx::query("UPDATE InvoiceItems SET ExternalId = NULL WHERE InvoiceId = ?1")
         .bind(invoice_id)
         .execute(&mut *conn)
         .await
         .context("re-keying invoice lines")?;
+    let mut keyed = Vec::new();
     for (sequence, external_id) in lines {
-        sqlx::query("UPDATE InvoiceItems SET ExternalId = ?3, DeletedAt = NULL WHERE InvoiceId = ?1 AND SequenceNumber = ?2")
-            .bind(invoice_id)
-            .bind(sequence)
-            .bind(external_id)
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE InvoiceItems SET ExternalId = ?3, DeletedAt = NULL
+             WHERE InvoiceId = ?1 AND SequenceNumber = ?2 RETURNING Id",
+        )
+        .bind(invoice_id)
+        .bind(sequence)
+        .bind(external_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("re-keying invoice lines")?;
+        keyed.extend(id);
+    }
+    for gone in had_id.into_iter().filter(|id| !keyed.contains(id)) {
+        sqlx::query("UPDATE InvoiceItems SET DeletedAt = ?2 WHERE Id = ?1 AND DeletedAt IS NULL")
+            .bind(gone)
+            .bind(now_text())
             .execute(&mut *conn)
             .await
             .context("re-keying invoice lines")?;
     }
-    sqlx::query("UPDATE InvoiceItems SET DeletedAt = ?2 WHERE InvoiceId = ?1 AND ExternalId IS NULL AND DeletedAt IS NULL")
-        .bind(invoice_id)
-        .bind(now_text())
-        .execute(conn)
-        .await
-        .context("re-keying invoice lines")?;
     Ok(())
 }
 
