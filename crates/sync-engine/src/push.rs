@@ -342,6 +342,29 @@ impl Pusher {
         }
     }
 
+    /// Reads the record from Gazelle and runs the conflict check: `Some(remote)` to go on
+    /// with the update, `None` when it was superseded or held (counted in `report`).
+    async fn checked(
+        &self,
+        entry: &Entry,
+        report: &mut PushReport,
+        read: documents::Operation,
+        variables: Value,
+        root: &str,
+        id: &str,
+    ) -> Result<Option<Value>, Failure> {
+        let data: Value = self.client.execute(read, variables).await?;
+        let remote = data[root].clone();
+        if remote.is_null() {
+            return Err(Failure::Local(format!(
+                "{root} {id} no longer exists in Gazelle"
+            )));
+        }
+        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
+        let gate = self.gate(entry, id, updated, &remote).await?;
+        Ok(self.count(&gate, report).then_some(remote))
+    }
+
     fn count(&self, gate: &Gate, report: &mut PushReport) -> bool {
         match gate {
             Gate::Send => true,
@@ -446,19 +469,18 @@ impl Pusher {
                 .await?
         } else {
             let id = invoice.external_id.clone().unwrap_or_default();
-            let remote: Value = self
-                .client
-                .execute(documents::INVOICE, json!({"id": id}))
-                .await?;
-            let remote = remote["invoice"].clone();
-            if remote.is_null() {
-                return Err(Failure::Local(format!(
-                    "invoice {id} no longer exists in Gazelle"
-                )));
-            }
-            let remote_updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-            let gate = self.gate(entry, &id, remote_updated, &remote).await?;
-            if !self.count(&gate, report) {
+            if self
+                .checked(
+                    entry,
+                    report,
+                    documents::INVOICE,
+                    json!({"id": id}),
+                    "invoice",
+                    &id,
+                )
+                .await?
+                .is_none()
+            {
                 return Ok(());
             }
             self.client
@@ -614,21 +636,6 @@ impl Pusher {
         Ok(())
     }
 
-    async fn remote_event(&self, id: &str) -> Result<(Value, Option<Timestamp>), Failure> {
-        let data: Value = self
-            .client
-            .execute(documents::EVENT, json!({"eventId": id}))
-            .await?;
-        let remote = data["event"].clone();
-        if remote.is_null() {
-            return Err(Failure::Local(format!(
-                "event {id} no longer exists in Gazelle"
-            )));
-        }
-        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-        Ok((remote, updated))
-    }
-
     async fn update_event(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {
         let a = self.appointment(entry).await?;
         let Some(id) = a.external_id.clone() else {
@@ -637,9 +644,18 @@ impl Pusher {
                 a.id
             )));
         };
-        let (remote, updated) = self.remote_event(&id).await?;
-        let gate = self.gate(entry, &id, updated, &remote).await?;
-        if !self.count(&gate, report) {
+        if self
+            .checked(
+                entry,
+                report,
+                documents::EVENT,
+                json!({"eventId": id}),
+                "event",
+                &id,
+            )
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         let input = self.event_input(&a)?;
@@ -896,21 +912,20 @@ impl Pusher {
                 }
             }
         };
-        let data: Value = self
-            .client
-            .execute(documents::CONTACT, json!({"id": id}))
-            .await?;
-        let remote = data["contact"].clone();
-        if remote.is_null() {
-            return Err(Failure::Local(format!(
-                "contact {id} no longer exists in Gazelle"
-            )));
-        }
-        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-        let gate = self.gate(entry, &id, updated, &remote).await?;
-        if !self.count(&gate, report) {
+        let Some(remote) = self
+            .checked(
+                entry,
+                report,
+                documents::CONTACT,
+                json!({"id": id}),
+                "contact",
+                &id,
+            )
+            .await?
+        else {
             return Ok(());
-        }
+        };
+        let updated: Option<Timestamp> = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
         let mut names = serde_json::Map::new();
         if let Some(first) = &change.first_name {
             names.insert("firstName".into(), json!(first));
@@ -992,17 +1007,18 @@ impl Pusher {
         input: serde_json::Map<String, Value>,
     ) -> Result<(), Failure> {
         let id = self.external_id(entry).await?;
-        let data: Value = self.client.execute(record.read, json!({"id": id})).await?;
-        let remote = data[record.root].clone();
-        if remote.is_null() {
-            return Err(Failure::Local(format!(
-                "{} {id} no longer exists in Gazelle",
-                record.root
-            )));
-        }
-        let updated = remote["updatedAt"].as_str().and_then(|t| t.parse().ok());
-        let gate = self.gate(entry, &id, updated, &remote).await?;
-        if !self.count(&gate, report) {
+        if self
+            .checked(
+                entry,
+                report,
+                record.read,
+                json!({"id": id}),
+                record.root,
+                &id,
+            )
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         let written: IdAndTime = self
