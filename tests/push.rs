@@ -278,7 +278,7 @@ fn edits_made_with_gazellectl_reach_gazelle() {
         rows.as_array()
             .unwrap()
             .iter()
-            .find(|r| r["appointment"]["id"].to_string() == local_id)
+            .find(|r| r["appointment"]["id"].as_i64() == local_id.parse::<i64>().ok())
             .cloned()
             .unwrap()
     };
