@@ -259,8 +259,15 @@ fn another_user_cannot_use_the_socket() {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if is_root {
+        // The other user runs its own copy of gazellectl: the checkout may sit in a
+        // directory only root can enter.
+        let theirs = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(theirs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let their_ctl = theirs.path().join("gazellectl");
+        std::fs::copy(e2e::bin("gazellectl"), &their_ctl).unwrap();
+        std::fs::set_permissions(&their_ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
         let as_nobody = || {
-            let mut cmd = std::process::Command::new(e2e::bin("gazellectl"));
+            let mut cmd = std::process::Command::new(&their_ctl);
             cmd.uid(65534)
                 .gid(65534)
                 .env_clear()

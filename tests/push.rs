@@ -105,12 +105,15 @@ fn event(sim: &SimProcess, id: &str) -> Value {
         .clone()
 }
 
+/// Tomorrow in the shop's zone, as `gazellectl` reads dates.
 fn tomorrow() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-d", "tomorrow", "+%Y-%m-%d"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let tz = jiff::tz::TimeZone::get("America/Montreal").unwrap();
+    jiff::Timestamp::now()
+        .to_zoned(tz)
+        .date()
+        .tomorrow()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
