@@ -148,12 +148,10 @@ pub async fn ready(pool: &SqlitePool, now: &str, limit: u32) -> Result<Vec<Entry
 
 /// Entries by state (`None`: every open one: pending, in flight, dead), newest first.
 pub async fn list(pool: &SqlitePool, state: Option<&str>, limit: u32) -> Result<Vec<Entry>> {
-    let condition = match state {
-        Some(_) => "State = ?1",
-        None => "State IN ('pending', 'in_flight', 'dead') OR ?1 IS NOT NULL",
-    };
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM Outbox WHERE {condition} ORDER BY Id DESC LIMIT ?2"
+        "SELECT {COLUMNS} FROM Outbox
+         WHERE (?1 IS NULL AND State IN ('pending', 'in_flight', 'dead')) OR State = ?1
+         ORDER BY Id DESC LIMIT ?2"
     ))
     .bind(state)
     .bind(limit)

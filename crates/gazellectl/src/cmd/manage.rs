@@ -398,6 +398,13 @@ pub struct ClientEdit {
     /// Comma-separated.
     #[arg(long)]
     tags: Option<String>,
+    #[command(flatten)]
+    contact: ContactArgs,
+}
+
+/// A client's contact details, for `client create` and `client edit`.
+#[derive(Debug, Args)]
+pub struct ContactArgs {
     /// The contact's first name.
     #[arg(long)]
     first_name: Option<String>,
@@ -431,22 +438,16 @@ pub struct ClientCreate {
     /// ACTIVE (default), INACTIVE, PROSPECT, NEW.
     #[arg(long)]
     status: Option<String>,
-    #[arg(long)]
-    first_name: Option<String>,
-    #[arg(long)]
-    last_name: Option<String>,
-    #[arg(long)]
-    email: Option<String>,
-    #[arg(long)]
-    phone: Option<String>,
+    #[command(flatten)]
+    contact: ContactArgs,
 }
 
 pub fn client_create(file: Option<&Path>, c: ClientCreate) -> ExitCode {
     match manage(
         file,
         "clients.create",
-        json!({"company": c.company, "status": c.status, "first_name": c.first_name,
-               "last_name": c.last_name, "email": c.email, "phone": c.phone}),
+        json!({"company": c.company, "status": c.status, "first_name": c.contact.first_name,
+               "last_name": c.contact.last_name, "email": c.contact.email, "phone": c.contact.phone}),
     ) {
         Ok(d) => {
             println!(
@@ -464,7 +465,7 @@ pub fn client_edit(file: Option<&Path>, e: ClientEdit) -> ExitCode {
         file,
         "clients.edit",
         json!({"id": e.id, "company": e.company, "status": e.status, "tags": e.tags,
-               "first_name": e.first_name, "last_name": e.last_name, "email": e.email, "phone": e.phone}),
+               "first_name": e.contact.first_name, "last_name": e.contact.last_name, "email": e.contact.email, "phone": e.contact.phone}),
     ))
 }
 
