@@ -217,6 +217,7 @@ async fn j1_notices_are_rechecked_live_and_never_sent_twice() {
         count: 50,
         endpoint: Endpoint::Graphql,
         operation: None,
+        after: 0,
     });
     let offline = detectors.unconfirmed(Some(&s.client)).await.unwrap();
     assert_eq!(offline.emails_queued, 1, "{offline:?}");
@@ -345,6 +346,7 @@ async fn sync_health_is_raised_on_a_change_and_cleared_on_recovery() {
             count: 1,
             endpoint: Endpoint::Graphql,
             operation: None,
+            after: 0,
         });
         let report = s
             .engine

@@ -107,7 +107,20 @@ impl GazelleClient {
         operation: Operation,
         variables: Value,
     ) -> Result<T, ApiError> {
-        let body = json!({ "query": operation.document, "variables": variables, "operationName": operation.name });
+        self.execute_document(operation, operation.document, variables)
+            .await
+    }
+
+    /// Sends `document`, built at run time, under `operation`'s name and retry rule (a
+    /// probe's aliases, whose number depends on the data: see [`crate::probe`]).
+    pub async fn execute_document<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        document: &str,
+        variables: Value,
+    ) -> Result<T, ApiError> {
+        let body =
+            json!({ "query": document, "variables": variables, "operationName": operation.name });
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.options.min_backoff)
             .with_max_delay(self.options.max_backoff)

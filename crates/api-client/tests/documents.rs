@@ -40,3 +40,19 @@ fn only_idempotent_mutations_are_marked_idempotent() {
         );
     }
 }
+
+#[test]
+fn probe_documents_validate_for_any_number_of_windows() {
+    use api_client::probe::{MAX_WINDOWS, ProbeKind};
+    for kind in [ProbeKind::Events, ProbeKind::Invoices, ProbeKind::Timeline] {
+        for windows in [1, 2, 37, MAX_WINDOWS] {
+            let document = kind.document(windows);
+            if let Err(errors) = gazelle_schema::validate(&document) {
+                let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+                panic!("{kind:?} with {windows} windows: {}", messages.join("; "));
+            }
+            assert!(document.contains(&format!(" {}", kind.operation().name)));
+            assert_eq!(document.matches(": all").count(), windows);
+        }
+    }
+}

@@ -14,6 +14,7 @@ fn fault(kind: FaultKind, count: u32) -> Fault {
         count,
         endpoint: Endpoint::Graphql,
         operation: None,
+        after: 0,
     }
 }
 

@@ -206,6 +206,7 @@ async fn a_stream_that_fails_mid_way_resumes_from_its_last_cursor() {
             count: 50,
             endpoint: gazelle_sim::Endpoint::Graphql,
             operation: None,
+            after: 0,
         });
         assert!(stream.next().await.unwrap().is_err());
         assert!(
@@ -252,6 +253,7 @@ async fn unknown_enum_values_nulls_and_extra_fields_decode() {
         count: 1,
         endpoint: gazelle_sim::Endpoint::Graphql,
         operation: None,
+        after: 0,
     });
     let client = support::api_key_client(&sim, 100);
     let page = client
@@ -278,6 +280,7 @@ async fn unknown_enum_values_nulls_and_extra_fields_decode() {
         count: 1,
         endpoint: gazelle_sim::Endpoint::Graphql,
         operation: None,
+        after: 0,
     });
     let err = client
         .page::<Piano>(documents::PIANOS, "allPianos", json!({"first": 100}))
@@ -345,5 +348,82 @@ async fn requests_are_spaced_by_the_rate_limit() {
         "{:?}",
         started.elapsed()
     );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_probe_reads_many_windows_in_one_request() {
+    use api_client::probe::ProbeKind;
+    let sim = support::simulator(Size::Tiny).await;
+    let client = support::api_key_client(&sim, 100);
+    let tz = jiff::tz::TimeZone::get("America/Montreal").unwrap();
+    let w = gazelle_sim::server::lock(&sim.state.world).clone();
+
+    // Events: one window per week of November, answered in order, ids and versions only.
+    let weeks = [
+        ("2026-11-01", "2026-11-07"),
+        ("2026-11-08", "2026-11-14"),
+        ("2026-11-15", "2026-11-30"),
+    ];
+    let windows: Vec<Value> = weeks
+        .iter()
+        .map(|(a, b)| json!({"startOn": a, "endOn": b}))
+        .collect();
+    let before = sim.state.graphql_requests();
+    let answers = client
+        .probe(ProbeKind::Events, 100, &windows)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.state.graphql_requests() - before,
+        1,
+        "one request for every window"
+    );
+    assert_eq!(answers.len(), weeks.len());
+    for ((a, b), answer) in weeks.iter().zip(&answers) {
+        let (a, b): (jiff::civil::Date, jiff::civil::Date) =
+            (a.parse().unwrap(), b.parse().unwrap());
+        let expected: BTreeSet<(String, jiff::Timestamp)> = w
+            .events
+            .values()
+            .filter(|e| (a..=b).contains(&e.start.to_zoned(tz.clone()).date()))
+            .map(|e| (e.id.clone(), e.updated_at))
+            .collect();
+        let got: BTreeSet<(String, jiff::Timestamp)> = answer
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.updated_at.unwrap()))
+            .collect();
+        assert_eq!(got, expected, "{a}..{b}");
+        assert!(!answer.more);
+    }
+
+    // Timeline: `last` gives the oldest entries since the bound; `more` says newer ones exist.
+    let since: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let mut oldest: Vec<(jiff::Timestamp, String)> = w
+        .timeline
+        .values()
+        .filter(|t| t.occurred_at >= since)
+        .map(|t| (t.occurred_at, t.id.clone()))
+        .collect();
+    oldest.sort();
+    assert!(oldest.len() > 3);
+    let answers = client
+        .probe(ProbeKind::Timeline, 3, &[json!("2026-06-01T00:00:00Z")])
+        .await
+        .unwrap();
+    let got: BTreeSet<String> = answers[0].nodes.iter().map(|n| n.id.clone()).collect();
+    let expected: BTreeSet<String> = oldest.iter().take(3).map(|(_, id)| id.clone()).collect();
+    assert_eq!(got, expected);
+    assert!(answers[0].more);
+
+    // More windows than one request holds: split, still in order.
+    let many: Vec<Value> = (0..api_client::probe::MAX_WINDOWS + 5)
+        .map(|_| json!({"invoiceDateGet": "2026-01-01"}))
+        .collect();
+    let before = sim.state.graphql_requests();
+    let answers = client.probe(ProbeKind::Invoices, 10, &many).await.unwrap();
+    assert_eq!(answers.len(), many.len());
+    assert_eq!(sim.state.graphql_requests() - before, 2);
     sim.stop().await;
 }

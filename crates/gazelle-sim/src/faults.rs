@@ -1,4 +1,4 @@
-//! Faults a test can inject, each for the next `count` matching requests.
+//! Faults a test can inject, each for `count` matching requests (after `after` of them).
 //!
 //! Faults apply in the order they were queued; one request consumes one occurrence of the
 //! first fault that applies to its endpoint.
@@ -56,6 +56,10 @@ pub struct Fault {
     /// others pass untouched. Lets a test hit the one mutation it means to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// Matching requests let through untouched before the fault starts: "the fifth page
+    /// fails", whatever else the client sends meanwhile.
+    #[serde(default)]
+    pub after: u32,
 }
 
 fn one() -> u32 {
@@ -93,6 +97,10 @@ impl Faults {
                 && f.operation.as_deref().is_none_or(|o| Some(o) == operation)
         })?;
         let fault = &mut self.queue[index];
+        if fault.after > 0 {
+            fault.after -= 1;
+            return None;
+        }
         let kind = fault.kind.clone();
         fault.count -= 1;
         if fault.count == 0 {

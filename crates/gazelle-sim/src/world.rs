@@ -497,8 +497,27 @@ impl Paging {
         past_end: impl Fn(&T) -> bool,
         known_total: Option<usize>,
     ) -> Result<Paging, String> {
-        let first = page_size(args)?;
         let after = cursor_arg(args, sort)?;
+        if let Some(last) = last_arg(args)? {
+            // The final `last` rows of the listing (graphql-ruby's `last` without `before`).
+            let matching: Vec<&T> = table
+                .ordered_after(None, descending)
+                .take_while(|r| !past_end(r))
+                .filter(|r| keep(r))
+                .collect();
+            let start = matching.len().saturating_sub(last);
+            return Ok(Paging {
+                rows: matching[start..]
+                    .iter()
+                    .map(|r| (r.order_key(), r.id().to_owned()))
+                    .collect(),
+                sort: sort.to_owned(),
+                has_next: false,
+                has_previous: start > 0,
+                total: known_total.unwrap_or(matching.len()),
+            });
+        }
+        let first = page_size(args)?;
         let mut rows = Vec::with_capacity(first);
         let mut has_next = false;
         for row in table.ordered_after(after.as_ref(), descending) {
@@ -547,7 +566,9 @@ impl Paging {
         if descending {
             all.reverse();
         }
+        let last = last_arg(args)?;
         let start = match &after {
+            None if last.is_some() => all.len().saturating_sub(last.unwrap_or_default()),
             None => 0,
             Some(a) => all
                 .iter()
@@ -555,7 +576,11 @@ impl Paging {
                 .unwrap_or(all.len()),
         };
         let total = all.len();
-        let end = (start + first).min(total);
+        let end = if last.is_some() {
+            total
+        } else {
+            (start + first).min(total)
+        };
         Ok(Paging {
             rows: all[start..end].to_vec(),
             sort: sort.to_owned(),
@@ -593,8 +618,14 @@ pub fn encode_cursor(sort: &str, key: &str, id: &str) -> String {
 }
 
 fn cursor_arg(args: &Map<String, Value>, sort: &str) -> Result<Option<(String, String)>, String> {
-    if args.contains_key("last") || args.contains_key("before") {
-        return Err("the simulator pages forward only: use `first` and `after`".into());
+    let given = |name: &str| args.get(name).is_some_and(|v| !v.is_null());
+    if given("before") {
+        return Err(
+            "the simulator pages backward only from the end: `last` without `before`".into(),
+        );
+    }
+    if given("last") && (given("first") || given("after")) {
+        return Err("`last` cannot be combined with `first` or `after`".into());
     }
     let Some(text) = args.get("after").and_then(Value::as_str) else {
         return Ok(None);
@@ -606,6 +637,17 @@ fn cursor_arg(args: &Map<String, Value>, sort: &str) -> Result<Option<(String, S
     match (parts.next(), parts.next(), parts.next()) {
         (Some(s), Some(key), Some(id)) if s == sort => Ok(Some((key.to_owned(), id.to_owned()))),
         _ => Err(invalid()),
+    }
+}
+
+/// `last`, clamped like `first`; None when absent.
+fn last_arg(args: &Map<String, Value>) -> Result<Option<usize>, String> {
+    match args.get("last") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 0 => Ok(Some((n as usize).min(MAX_PAGE_SIZE))),
+            _ => Err(format!("`last` must be a non-negative integer, got {v}")),
+        },
     }
 }
 

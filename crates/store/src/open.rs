@@ -101,6 +101,7 @@ impl Store {
                 options
                     .clone()
                     .pragma("cache_size", "-32768")
+                    .pragma("wal_autocheckpoint", "8192")
                     .pragma("temp_store", "memory"),
             )
             .await

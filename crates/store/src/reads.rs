@@ -211,3 +211,58 @@ pub async fn has_upstream_rows(
     .await
     .context("checking for mirrored rows")
 }
+
+/// A mirrored row as an incremental probe compares it with Gazelle: its upstream id, the
+/// instant or date that places it in a window, and its upstream `updatedAt`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Version {
+    pub external_id: String,
+    pub placed_at: String,
+    pub updated_at: Option<String>,
+}
+
+/// Live events (appointments and other events) starting in `[from, to)`, UTC text.
+pub async fn event_versions(pool: &SqlitePool, from: &str, to: &str) -> Result<Vec<Version>> {
+    sqlx::query_as(
+        "SELECT ExternalId AS external_id, StartAt AS placed_at, UpdatedAt AS updated_at
+           FROM Appointments
+          WHERE ExternalId IS NOT NULL AND DeletedAt IS NULL AND StartAt >= ?1 AND StartAt < ?2
+         UNION ALL
+         SELECT ExternalId, StartAt, UpdatedAt
+           FROM OtherEvents
+          WHERE ExternalId IS NOT NULL AND DeletedAt IS NULL AND StartAt >= ?1 AND StartAt < ?2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .context("reading the versions of mirrored events")
+}
+
+/// Live invoices dated `from` (YYYY-MM-DD) or later.
+pub async fn invoice_versions(pool: &SqlitePool, from: &str) -> Result<Vec<Version>> {
+    sqlx::query_as(
+        "SELECT ExternalId AS external_id, InvoiceDate AS placed_at, UpdatedAt AS updated_at
+           FROM Invoices
+          WHERE ExternalId IS NOT NULL AND DeletedAt IS NULL AND InvoiceDate >= ?1",
+    )
+    .bind(from)
+    .fetch_all(pool)
+    .await
+    .context("reading the versions of mirrored invoices")
+}
+
+/// Live timeline entries that occurred at `since` (UTC text) or later, oldest first. Entries
+/// have no upstream `updatedAt`.
+pub async fn timeline_versions(pool: &SqlitePool, since: &str) -> Result<Vec<Version>> {
+    sqlx::query_as(
+        "SELECT ExternalId AS external_id, OccurredAt AS placed_at, NULL AS updated_at
+           FROM TimelineEntries
+          WHERE ExternalId IS NOT NULL AND DeletedAt IS NULL AND OccurredAt >= ?1
+          ORDER BY OccurredAt, ExternalId",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+    .context("reading the mirrored timeline entries")
+}

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod map;
+mod probe;
 pub mod push;
 
 pub use engine::{Progress, RunReport, Stream, StreamReport, SyncEngine, SyncSettings};

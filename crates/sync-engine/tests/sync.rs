@@ -407,9 +407,14 @@ async fn incremental_runs_pick_up_new_and_recent_records_only() {
         "one page of pianos"
     );
     let requests = setup.sim.state.graphql_requests() - before;
+    assert_eq!(
+        requests as usize,
+        Stream::ALL.len(),
+        "one request per stream when nothing changed (the windows are probed)"
+    );
 
-    // Upstream: a new client and a late service note.
-    let client_id = {
+    // Upstream: a new client, a late service note, an edited appointment.
+    let (client_id, edited_event) = {
         let mut w = gazelle_sim::server::lock(&setup.sim.state.world);
         let now = w.now();
         let mut fresh = w.clients.values().next().unwrap().clone();
@@ -428,8 +433,23 @@ async fn incremental_runs_pick_up_new_and_recent_records_only() {
             .unwrap();
         note.comment = Some("PLS débranché".into());
         w.timeline.put(note);
+        // And an appointment inside the event window, confirmed upstream.
+        let soon = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * 3))
+            .unwrap();
+        let event_id = w
+            .events
+            .values()
+            .filter(|e| e.client_id.is_some() && e.start > soon)
+            .min_by_key(|e| e.start)
+            .map(|e| e.id.clone())
+            .unwrap();
+        w.events.edit(&event_id, |e| {
+            e.title = "Accord confirmé par téléphone".into();
+            e.updated_at = now;
+        });
         w.touch();
-        "cli_NEWCLIENT0000001"
+        ("cli_NEWCLIENT0000001", event_id)
     };
     let report = run(&setup.engine, Mode::Incremental).await;
     assert_eq!(counts_of(&report, Stream::Clients).rows.inserted, 1);
@@ -443,7 +463,21 @@ async fn incremental_runs_pick_up_new_and_recent_records_only() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.company_name, "Nouvelle École de Musique");
-    println!("incremental run with no upstream change: {requests} requests");
+    assert_eq!(
+        counts_of(&report, Stream::Events).rows.updated,
+        1,
+        "the edited appointment"
+    );
+    let title: String =
+        sqlx::query_scalar("SELECT Description FROM Appointments WHERE ExternalId = ?1")
+            .bind(&edited_event)
+            .fetch_one(setup.engine.store().reader())
+            .await
+            .unwrap();
+    assert_eq!(title, "Accord confirmé par téléphone");
+    // Only the pieces that changed were read again: the probe, then one page each.
+    let events = counts_of(&report, Stream::Events);
+    assert!(events.fetched <= 20, "{events:?}");
     setup.sim.stop().await;
 }
 
@@ -517,41 +551,23 @@ async fn a_reconcile_catches_old_edits_and_deletions_and_holds_mass_deletions() 
 #[tokio::test]
 async fn a_failed_stream_resumes_from_its_cursor_without_gaps_or_duplicates() {
     let setup = setup(Size::Tiny, 50).await;
-    // Let users, catalogue, clients, pianos, events and 4 timeline pages through, then break.
     let world = gazelle_sim::server::lock(&setup.sim.state.world).clone();
-    let requests_before_break = 2
-        + world.clients.len().div_ceil(50)
-        + world.pianos.len().div_ceil(50)
-        + world.events.len().div_ceil(50)
-        + 4;
-    // A long outage: every request from then on fails, retries included.
-    let progress_hook = {
-        let state = setup.sim.state.clone();
-        move |p: &sync_engine::Progress| {
-            if state.graphql_requests() as usize == requests_before_break
-                && matches!(
-                    p,
-                    sync_engine::Progress::Page {
-                        stream: "timeline",
-                        ..
-                    }
-                )
-            {
-                state.inject(gazelle_sim::Fault {
-                    kind: gazelle_sim::FaultKind::Status {
-                        status: 503,
-                        retry_after: None,
-                    },
-                    count: 1000,
-                    endpoint: gazelle_sim::Endpoint::Graphql,
-                    operation: None,
-                });
-            }
-        }
-    };
+    // Four timeline pages go through, then a long outage: every timeline request fails,
+    // retries included (the pages are fetched ahead of storing, so the break is counted in
+    // requests, not in stored pages).
+    setup.sim.state.inject(gazelle_sim::Fault {
+        kind: gazelle_sim::FaultKind::Status {
+            status: 503,
+            retry_after: None,
+        },
+        count: 1000,
+        endpoint: gazelle_sim::Endpoint::Graphql,
+        operation: Some(api_client::documents::TIMELINE.name.to_owned()),
+        after: 4,
+    });
     let broken = setup
         .engine
-        .run(Trigger::Manual, Mode::Full, &Stream::ALL, &progress_hook)
+        .run(Trigger::Manual, Mode::Full, &Stream::ALL, &|_| {})
         .await
         .unwrap();
     assert_eq!(broken.status, "partial", "{broken:#?}");
@@ -648,6 +664,7 @@ async fn lost_authorization_stops_the_run_and_is_reported() {
         count: 100,
         endpoint: gazelle_sim::Endpoint::Graphql,
         operation: None,
+        after: 0,
     });
     let report = setup
         .engine
