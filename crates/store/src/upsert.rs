@@ -247,6 +247,8 @@ struct Statements {
     differs: String,
     /// The row's upstream columns as a JSON object, for a conflict's local version.
     local_json: String,
+    /// The table, for lookups.
+    table: &'static str,
     /// `INSERT INTO T (…)`, one row's value expressions with anonymous `?` parameters, and
     /// which of the row's values each `?` takes (0 = ExternalId, then the spec's values and
     /// parents). Anonymous parameters matter: sqlx asks SQLite for every parameter's name
@@ -258,7 +260,7 @@ struct Statements {
 }
 
 impl Statements {
-    /// A multi-row INSERT of `rows` rows, returning each row's ExternalId and Id.
+    /// A multi-row INSERT of `rows` rows.
     fn multi_insert(&self, rows: usize) -> String {
         let mut sql = String::with_capacity(
             self.insert_head.len() + rows * (self.insert_row_anonymous.len() + 2),
@@ -271,7 +273,6 @@ impl Statements {
             }
             sql.push_str(&self.insert_row_anonymous);
         }
-        sql.push_str(" RETURNING ExternalId, Id");
         sql
     }
 
@@ -348,6 +349,7 @@ impl Statements {
             })
             .collect();
         Statements {
+            table,
             insert_head: format!("INSERT INTO {table} ({})", insert_columns.join(", ")),
             insert_row_anonymous: format!("({})", anonymous.join(", ")),
             insert_bind_order,
@@ -537,18 +539,25 @@ async fn ids_in(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
+    // One row holding every pair as JSON, not one row per match: sqlx hands each result row
+    // from its SQLite thread to the task through a channel, and those hand-offs (a futex
+    // wake each) cost more than the lookups (`large`: about 2M of them per full pull).
     let placeholders = vec!["?"; ids.len()].join(", ");
-    let sql = format!("SELECT ExternalId, Id FROM {table} WHERE ExternalId IN ({placeholders})");
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    let sql = format!(
+        "SELECT json_group_array(json_array(ExternalId, Id)) FROM {table} WHERE ExternalId IN ({placeholders})"
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
     for id in ids {
         query = query.bind(*id);
     }
-    Ok(query
-        .fetch_all(conn)
+    let pairs = query
+        .fetch_one(conn)
         .await
-        .context("looking up rows by ExternalId")?
-        .into_iter()
-        .collect())
+        .context("looking up rows by ExternalId")?;
+    let pairs: Vec<(String, i64)> = serde_json::from_str(&pairs).map_err(|e| {
+        StoreError::Invalid(format!("{table}: unreadable id lookup from SQLite: {e}"))
+    })?;
+    Ok(pairs.into_iter().collect())
 }
 
 /// Inserts the pending rows with multi-row statements. If SQLite refuses a chunk (a CHECK,
@@ -565,7 +574,7 @@ async fn flush_inserts(
     }
     let rows = std::mem::take(pending);
     let sql = statements.multi_insert(rows.len());
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    let mut query = sqlx::query(&sql);
     for row in &rows {
         for &index in &statements.insert_bind_order {
             query = match index.checked_sub(1).map(|i| &row.values[i]) {
@@ -576,9 +585,25 @@ async fn flush_inserts(
             };
         }
     }
-    match query.fetch_all(&mut *conn).await {
-        Ok(inserted) => {
-            let ids: HashMap<String, i64> = inserted.into_iter().collect();
+    match query.execute(&mut *conn).await {
+        Ok(done) => {
+            // The new ids without a RETURNING row per insert (each a hand-off between
+            // threads, see `ids_in`). SQLite gives a row inserted without an Id the largest
+            // Id so far plus one, row after row, so the rows of one statement hold the
+            // consecutive Ids ending at `last_insert_rowid`. Should the counts not add up,
+            // the ids are looked up instead.
+            let count = rows.len() as i64;
+            let last = done.last_insert_rowid();
+            let ids: HashMap<String, i64> =
+                if done.rows_affected() == rows.len() as u64 && last >= count {
+                    rows.iter()
+                        .zip(last - count + 1..)
+                        .map(|(row, id)| (row.external_id.to_owned(), id))
+                        .collect()
+                } else {
+                    let external: Vec<&str> = rows.iter().map(|r| r.external_id).collect();
+                    ids_in(conn, statements.table, &external).await?
+                };
             for row in &rows {
                 let id = ids.get(row.external_id).copied();
                 report.outcomes[row.index].id = id;

@@ -1104,6 +1104,15 @@ async fn a_batch_with_the_same_id_twice_inserts_then_updates() {
     assert_eq!(report.outcomes[151].action, Action::Updated);
     assert_eq!(report.outcomes[0].id, report.outcomes[151].id);
     assert!(report.outcomes.iter().all(|o| o.id.is_some()));
+    // Every reported id is the row's (the ids of a multi-row insert are derived, not read).
+    for outcome in &report.outcomes {
+        let id: i64 = sqlx::query_scalar("SELECT Id FROM Clients WHERE ExternalId = ?1")
+            .bind(&outcome.external_id)
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(outcome.id, Some(id), "{}", outcome.external_id);
+    }
     let row = reads::client_by_external_id(store.reader(), "cli_TWICE00000000001")
         .await
         .unwrap()

@@ -92,6 +92,17 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Bytes this process has written through the kernel (Linux: `wchar` of /proc/self/io):
+/// the database, its WAL and their checkpoints.
+fn bytes_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar: "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -174,6 +185,7 @@ async fn bench(dataset: &str) {
         .expect("store");
     let engine = SyncEngine::new(store.clone(), client.clone(), SyncSettings::default());
     reset_peak_rss();
+    let written_before = bytes_written();
     let started = Instant::now();
     let report = engine
         .run(Trigger::Manual, Mode::Full, &Stream::ALL, &|_| {})
@@ -181,6 +193,9 @@ async fn bench(dataset: &str) {
         .expect("sync");
     let sync_secs = started.elapsed().as_secs_f64();
     let sync_rss = peak_rss_mib();
+    let written = bytes_written()
+        .zip(written_before)
+        .map(|(after, before)| after - before);
     assert_eq!(report.status, "succeeded", "{report:#?}");
     let stored = report.totals().rows.inserted;
 
@@ -206,8 +221,12 @@ async fn bench(dataset: &str) {
             .map(|m| m.len())
             .unwrap_or(0);
     println!(
-        "database size           {:>8.1} MiB",
-        size as f64 / 1_048_576.0
+        "database size           {:>8.1} MiB   written during the sync: {}",
+        size as f64 / 1_048_576.0,
+        written.map_or_else(
+            || "n/a".to_owned(),
+            |w| format!("{:.1} GiB", w as f64 / 1_073_741_824.0)
+        )
     );
 
     let mut per_stream = Vec::new();
