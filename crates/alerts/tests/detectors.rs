@@ -337,13 +337,14 @@ async fn sync_health_is_raised_on_a_change_and_cleared_on_recovery() {
         1
     );
 
-    // The same error three runs in a row.
+    // The same error three runs in a row (twice per run: the incremental pass's probe of
+    // the event window, then the whole-window read it falls back to).
     for run in 0..3 {
         s.sim.state.inject(Fault {
             kind: FaultKind::GraphqlError {
                 message: "Boom".into(),
             },
-            count: 1,
+            count: 2,
             endpoint: Endpoint::Graphql,
             operation: None,
             after: 0,
