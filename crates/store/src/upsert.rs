@@ -474,8 +474,9 @@ pub async fn upsert<R: Upstream>(
     Ok(report)
 }
 
-/// Rows per multi-row INSERT (well under SQLite's 32,766 parameters for any of our tables).
-const INSERT_CHUNK: usize = 100;
+/// Rows per multi-row INSERT: a whole page of 200 in one statement, and well under SQLite's
+/// 32,766 parameters for any of our tables (at most about 15 values a row).
+const INSERT_CHUNK: usize = 250;
 
 /// A new row waiting for the batch's multi-row INSERT.
 struct PendingInsert<'r> {
