@@ -98,13 +98,8 @@ impl SyncEngine {
             .iter()
             .map(|(a, b)| json!({"startOn": date_text(*a), "endOn": date_text(b.unwrap_or(to))}))
             .collect();
-        let answers = self
-            .client()
-            .probe(ProbeKind::Events, page, &windows)
-            .await?;
-        Ok(dirty_by_version(&local, &answers)
-            .map(|i| read_with("filters", windows[i].clone()))
-            .collect())
+        self.reads_by_version(ProbeKind::Events, page, &local, windows)
+            .await
     }
 
     async fn probe_invoices(&self, page: u32, piece: usize) -> Result<Vec<Read>, PassError> {
@@ -124,11 +119,21 @@ impl SyncEngine {
                 None => json!({"invoiceDateGet": date_text(*a)}),
             })
             .collect();
-        let answers = self
-            .client()
-            .probe(ProbeKind::Invoices, page, &windows)
-            .await?;
-        Ok(dirty_by_version(&local, &answers)
+        self.reads_by_version(ProbeKind::Invoices, page, &local, windows)
+            .await
+    }
+
+    /// Probes `windows` (filter objects) and turns the ones that differ from `local` into
+    /// reads with that filter.
+    async fn reads_by_version(
+        &self,
+        kind: ProbeKind,
+        page: u32,
+        local: &[Version],
+        windows: Vec<Value>,
+    ) -> Result<Vec<Read>, PassError> {
+        let answers = self.client().probe(kind, page, &windows).await?;
+        Ok(dirty_by_version(local, &answers)
             .map(|i| read_with("filters", windows[i].clone()))
             .collect())
     }
