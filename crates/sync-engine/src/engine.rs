@@ -363,11 +363,15 @@ impl SyncEngine {
         } else {
             RunStatus::Partial
         };
-        if !self.store.checkpoint().await? {
-            tracing::debug!(
+        // The run's pages are committed whatever happens here: a checkpoint that cannot
+        // finish only leaves the WAL for the next one.
+        match self.store.checkpoint().await {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!(
                 run_id,
                 "WAL checkpoint deferred: a reader holds an older snapshot"
-            );
+            ),
+            Err(e) => tracing::warn!(run_id, error = %e, "WAL checkpoint failed"),
         }
         self.close_run(run_id, status, started, &errors).await?;
         progress(&Progress::RunFinished {
