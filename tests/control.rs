@@ -316,3 +316,81 @@ fn another_user_cannot_use_the_socket() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+/// What a user sees of an incremental pull: with nothing changed upstream, one request per
+/// stream (the windows are probed); a note entered late shows up with the next one.
+#[test]
+fn an_incremental_force_sync_asks_little_and_still_finds_a_late_note() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 100\nrequests_per_second = 1000\n",
+        sim.url(),
+        sim.field("api_key")
+    ));
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let sync = |args: &[&str]| {
+        let out = sandbox.run("gazellectl", &[&["force-sync", "--wait"], args].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && stdout.contains("succeeded"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    sync(&["--full"]);
+
+    let before = sim.graphql_requests();
+    sync(&[]);
+    assert_eq!(
+        sim.graphql_requests() - before,
+        7,
+        "one request per stream when nothing changed upstream"
+    );
+
+    // A technician enters, today, a note about a visit ten days ago.
+    let clients = sim.graphql(
+        "{ allClients(first: 1) { nodes { id } } }",
+        serde_json::json!({}),
+    );
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap();
+    let ten_days_ago = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 10))
+        .unwrap();
+    let body = serde_json::json!({
+        "clientId": client, "type": "SERVICE_ENTRY_MANUAL", "summary": "Service",
+        "comment": "Note tardive : accord et réglage", "occurredAt": ten_days_ago.to_string(),
+    })
+    .to_string();
+    let (status, text) = sim.post("/_sim/records/timeline", &body, &[]);
+    assert_eq!(status, 200, "{text}");
+    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let before = sim.graphql_requests();
+    sync(&[]);
+    let asked = sim.graphql_requests() - before;
+    assert!(
+        asked <= 8,
+        "the probe, then the one piece that changed: {asked} requests"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stored: Option<String> = runtime.block_on(async {
+        let url = format!("sqlite://{}?mode=ro", sandbox.database().display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT Details FROM TimelineEntries WHERE ExternalId = ?1")
+            .bind(&id)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(stored.as_deref(), Some("Note tardive : accord et réglage"));
+
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(20)).success());
+}

@@ -210,8 +210,30 @@ impl SimProcess {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
+    /// GraphQL requests the simulator has answered so far (`GET /_sim/stats`).
+    pub fn graphql_requests(&self) -> u64 {
+        let (status, text) = self.request("GET", "/_sim/stats", "", &[]);
+        assert_eq!(status, 200, "{text}");
+        let stats: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        stats["graphql_requests"]
+            .as_u64()
+            .expect("graphql_requests")
+    }
+
     /// A minimal HTTP/1.1 POST with a JSON body; returns (status, body).
     pub fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        self.request("POST", path, body, headers)
+    }
+
+    /// A minimal HTTP/1.1 request with a JSON body; returns (status, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
         use std::io::{Read, Write};
         let addr = self
             .url()
@@ -220,7 +242,7 @@ impl SimProcess {
             .to_owned();
         let mut stream = std::net::TcpStream::connect(&addr).expect("connect to the simulator");
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
             body.len()
         );
         for (k, v) in headers {

@@ -425,5 +425,36 @@ async fn a_probe_reads_many_windows_in_one_request() {
     let answers = client.probe(ProbeKind::Invoices, 10, &many).await.unwrap();
     assert_eq!(answers.len(), many.len());
     assert_eq!(sim.state.graphql_requests() - before, 2);
+
+    // A malformed answer names the window and the field; a missing window is an error too.
+    let two = &windows[..2];
+    for (body, path) in [
+        (
+            json!({"data": {"w0": {"nodes": [], "pageInfo": {"hasNextPage": false}},
+                            "w1": {"nodes": [{"id": "evt_1", "updatedAt": "yesterday"}]}}}),
+            "`data.w1.nodes[0].updatedAt`",
+        ),
+        (
+            json!({"data": {"w0": {"nodes": [], "pageInfo": {"hasNextPage": false}}}}),
+            "`data.w1`",
+        ),
+    ] {
+        sim.state.inject(gazelle_sim::Fault {
+            kind: gazelle_sim::FaultKind::Respond {
+                status: 200,
+                body: body.to_string(),
+            },
+            count: 1,
+            endpoint: gazelle_sim::Endpoint::Graphql,
+            operation: Some("EventsProbe".into()),
+            after: 0,
+        });
+        let err = client.probe(ProbeKind::Events, 100, two).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("EventsProbe: unexpected response at {path}")),
+            "{err}"
+        );
+    }
     sim.stop().await;
 }

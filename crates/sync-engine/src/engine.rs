@@ -600,67 +600,25 @@ impl SyncEngine {
         };
         for (variables, cursor) in reads {
             let read = Read { variables, cursor };
+            // One paged read of the stream's Gazelle type, document and root field.
+            macro_rules! paged {
+                ($node:ty, $operation:expr, $root:literal) => {
+                    self.pages::<$node>(plan, &read, $operation, $root, counts, errors, progress)
+                        .await?
+                };
+            }
             match plan.stream {
-                Stream::Clients => {
-                    self.pages::<model::Client>(
-                        plan,
-                        &read,
-                        documents::CLIENTS,
-                        "allClients",
-                        counts,
-                        errors,
-                        progress,
-                    )
-                    .await?
-                }
-                Stream::Pianos => {
-                    self.pages::<model::Piano>(
-                        plan,
-                        &read,
-                        documents::PIANOS,
-                        "allPianos",
-                        counts,
-                        errors,
-                        progress,
-                    )
-                    .await?
-                }
-                Stream::Events => {
-                    self.pages::<model::Event>(
-                        plan,
-                        &read,
-                        documents::EVENTS,
-                        "allEventsBatched",
-                        counts,
-                        errors,
-                        progress,
-                    )
-                    .await?
-                }
+                Stream::Clients => paged!(model::Client, documents::CLIENTS, "allClients"),
+                Stream::Pianos => paged!(model::Piano, documents::PIANOS, "allPianos"),
+                Stream::Events => paged!(model::Event, documents::EVENTS, "allEventsBatched"),
                 Stream::Timeline => {
-                    self.pages::<model::TimelineEntry>(
-                        plan,
-                        &read,
+                    paged!(
+                        model::TimelineEntry,
                         documents::TIMELINE,
-                        "allTimelineEntries",
-                        counts,
-                        errors,
-                        progress,
+                        "allTimelineEntries"
                     )
-                    .await?
                 }
-                Stream::Invoices => {
-                    self.pages::<model::Invoice>(
-                        plan,
-                        &read,
-                        documents::INVOICES,
-                        "allInvoices",
-                        counts,
-                        errors,
-                        progress,
-                    )
-                    .await?
-                }
+                Stream::Invoices => paged!(model::Invoice, documents::INVOICES, "allInvoices"),
                 Stream::Users | Stream::Catalogue => {}
             }
         }
