@@ -49,9 +49,22 @@ query!(
     "query Catalogue { allMasterServiceItems { id name description amount duration type isArchived isTaxable order createdAt updatedAt masterServiceGroup { id name } } }"
 );
 
-const CLIENT_FIELDS: &str = "id companyName status tags clientType createdAt updatedAt \
-    defaultContact { id firstName lastName updatedAt defaultEmail { email } defaultPhone { phoneNumber } \
-    defaultLocation { street1 street2 municipality region postalCode countryCode } }";
+const CONTACT_FIELDS: &str = "id firstName lastName isDefault archived updatedAt defaultEmail { email } defaultPhone { phoneNumber } \
+    defaultLocation { street1 street2 municipality region postalCode countryCode }";
+
+/// Contacts that come with each client; a client with more is completed with
+/// [`CLIENT_CONTACTS`].
+pub const CONTACTS_PER_CLIENT: u32 = 25;
+
+pub(crate) const CLIENT_FIELDS: &str = const_format::concatcp!(
+    "id companyName status tags clientType createdAt updatedAt defaultContact { ",
+    CONTACT_FIELDS,
+    " } allContacts(first: ",
+    CONTACTS_PER_CLIENT,
+    ", includeArchived: true) { nodes { ",
+    CONTACT_FIELDS,
+    " } pageInfo { hasNextPage endCursor } }"
+);
 
 query!(
     CLIENTS,
@@ -69,8 +82,18 @@ query!(
 query!(
     CLIENT_CONTACTS,
     "ClientContacts",
-    "query ClientContacts($clientId: String!, $first: Int, $after: String) { client(id: $clientId) { id allContacts(first: $first, after: $after) { nodes { id firstName lastName isDefault archived updatedAt defaultEmail { email } defaultPhone { phoneNumber } } pageInfo { hasNextPage endCursor } totalCount } } }"
+    const_format::concatcp!(
+        "query ClientContacts($clientId: String!, $first: Int, $after: String) { client(id: $clientId) { ",
+        "allContacts(first: $first, after: $after, includeArchived: true) { nodes { ",
+        CONTACT_FIELDS,
+        " } pageInfo { hasNextPage endCursor } totalCount } } }"
+    )
 );
+
+pub(crate) const PIANO_FIELDS: &str = "id make model serialNumber type year location notes status damppChaserInstalled createdAt updatedAt client { id }";
+
+pub(crate) const INVOICE_FIELDS: &str = "id number status subTotal taxTotal total notes createdAt updatedAt dueOn client { id } assignedTo { id } \
+    allInvoiceItems { nodes { id description type quantity amount subTotal taxTotal total taxable billable sequenceNumber piano { id } } }";
 
 query!(
     PIANOS,
@@ -78,13 +101,14 @@ query!(
     const_format::concatcp!(
         "query Pianos($first: Int, $after: String, $filters: PrivateAllPianosFilter, $sortBy: [PianoSort!]) { ",
         "allPianos(first: $first, after: $after, filters: $filters, sortBy: $sortBy) { nodes { ",
-        "id make model serialNumber type year location notes status damppChaserInstalled createdAt updatedAt client { id } } ",
+        PIANO_FIELDS,
+        " } ",
         PAGE_INFO,
         " } }"
     )
 );
 
-const EVENT_FIELDS: &str = "id title start duration isAllDay notes type status confirmedByClient createdAt updatedAt \
+pub(crate) const EVENT_FIELDS: &str = "id title start duration isAllDay notes type status confirmedByClient createdAt updatedAt \
     client { id } user { id } allEventPianos { nodes { piano { id } } }";
 
 query!(
@@ -128,8 +152,8 @@ query!(
     const_format::concatcp!(
         "query Invoices($first: Int, $after: String, $filters: PrivateAllInvoicesFilter, $sortBy: [InvoiceSort!]) { ",
         "allInvoices(first: $first, after: $after, filters: $filters, sortBy: $sortBy) { nodes { ",
-        "id number status subTotal taxTotal total notes createdAt updatedAt dueOn client { id } assignedTo { id } ",
-        "allInvoiceItems { nodes { id description type quantity amount subTotal taxTotal total taxable billable sequenceNumber piano { id } } } } ",
+        INVOICE_FIELDS,
+        " } ",
         PAGE_INFO,
         " } }"
     )
@@ -148,13 +172,21 @@ query!(
 query!(
     PIANO,
     "Piano",
-    "query Piano($id: String!) { piano(id: $id) { id make model serialNumber type year location notes status damppChaserInstalled createdAt updatedAt client { id } } }"
+    const_format::concatcp!(
+        "query Piano($id: String!) { piano(id: $id) { ",
+        PIANO_FIELDS,
+        " } }"
+    )
 );
 
 query!(
     INVOICE,
     "Invoice",
-    "query Invoice($id: String!) { invoice(id: $id) { id number status subTotal taxTotal total notes createdAt updatedAt dueOn client { id } assignedTo { id } allInvoiceItems { nodes { id description type quantity amount subTotal taxTotal total taxable billable sequenceNumber piano { id } } } } }"
+    const_format::concatcp!(
+        "query Invoice($id: String!) { invoice(id: $id) { ",
+        INVOICE_FIELDS,
+        " } }"
+    )
 );
 
 query!(

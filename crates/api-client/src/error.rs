@@ -48,6 +48,16 @@ pub enum ApiError {
         message: String,
     },
 
+    /// The server's paging cannot be followed: a repeated cursor, `hasNextPage` with no
+    /// cursor or with empty pages, or far more pages than `totalCount` allows. The pass stops
+    /// rather than loop; nothing after the last good page is stored.
+    #[error("{operation}: Gazelle's paging is inconsistent after cursor {cursor:?}: {message}")]
+    Paging {
+        operation: String,
+        cursor: Option<String>,
+        message: String,
+    },
+
     /// A local problem: no credentials configured, token store unreadable, bad redirect URL.
     #[error("{0}")]
     Setup(String),

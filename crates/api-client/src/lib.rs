@@ -8,6 +8,7 @@
 //! * [`client`]: reqwest with rustls, gzip, timeouts, a rate limit; retries with backon
 //!   (exponential, jitter, cap, `Retry-After`); typed errors naming the operation and field.
 //! * [`paging`]: connections as a stream of pages.
+//! * [`lookup`]: many records by id in one request (how a deletion is confirmed).
 //! * [`probe`]: many windows of a connection in one request, ids and versions only.
 //! * [`reference`]: users and catalogue cached with a TTL.
 //! * [`model`]: tolerant decoding (nulls, unknown enum values kept as strings, extra fields).
@@ -17,6 +18,7 @@ pub mod client;
 pub mod documents;
 pub mod error;
 pub mod from_config;
+pub mod lookup;
 pub mod model;
 pub mod paging;
 pub mod probe;

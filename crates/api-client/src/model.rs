@@ -198,6 +198,10 @@ pub struct Client {
     pub created_at: Option<Timestamp>,
     pub updated_at: Option<Timestamp>,
     pub default_contact: Option<Contact>,
+    /// Every contact, archived ones included (the first page; see
+    /// `GazelleClient::complete_contacts`).
+    #[serde(default)]
+    pub all_contacts: Option<Page<Contact>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -2,8 +2,15 @@
 //!
 //! A stream yields one page at a time (memory stays bounded by the page size, however large
 //! the account). Each page is fetched with the transport's retries; if a page still fails,
-//! the stream yields the error and ends, and the caller resumes later from the last cursor
-//! it stored (the sync engine commits the cursor with each page).
+//! the stream yields the error and ends.
+//!
+//! A misbehaving server must not make a client loop (API.md, "Connections and pagination"):
+//! a cursor seen before in the same read, `hasNextPage` without an `endCursor`, two empty
+//! pages in a row that still claim more, or more pages than twice what `totalCount` allows
+//! (plus some slack for records added during the read) end the stream with
+//! [`ApiError::Paging`], naming the operation and the cursor.
+
+use std::collections::HashSet;
 
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
@@ -24,20 +31,31 @@ impl GazelleClient {
         variables: Map<String, Value>,
         after: Option<String>,
     ) -> impl Stream<Item = Result<Page<T>, ApiError>> + 'a {
-        let state = Some((variables, after));
+        let guard = Guard::new(after.clone(), self.options().page_size);
+        let state = Some((variables, after, guard));
         futures_util::stream::unfold(state, move |state| async move {
-            let (mut variables, after) = state?;
+            let (mut variables, after, mut guard) = state?;
             variables.insert("first".into(), Value::from(self.options().page_size));
-            variables.insert("after".into(), after.map_or(Value::Null, Value::String));
+            variables.insert("after".into(), after.clone().map_or(Value::Null, Value::String));
             let result = self
                 .page::<T>(operation, root_field, Value::Object(variables.clone()))
-                .await;
+                .await
+                .and_then(|page| {
+                    guard
+                        .check(&page, after.as_deref())
+                        .map_err(|message| ApiError::Paging {
+                            operation: operation.name.to_owned(),
+                            cursor: after.clone(),
+                            message,
+                        })?;
+                    Ok(page)
+                });
             match result {
                 Ok(page) => {
                     let next = (page.page_info.has_next_page)
                         .then(|| page.page_info.end_cursor.clone())
                         .flatten()
-                        .map(|cursor| (variables, Some(cursor)));
+                        .map(|cursor| (variables, Some(cursor), guard));
                     Some((Ok(page), next))
                 }
                 Err(e) => Some((Err(e), None)),
@@ -67,5 +85,113 @@ impl GazelleClient {
             self.execute(operation, Value::Object(Map::new())).await?;
         let value = data.remove(root_field).unwrap_or(Value::Null);
         decode(operation.name, &format!("data.{root_field}"), value)
+    }
+}
+
+/// What one paged read has seen so far: enough to tell a server that leads nowhere.
+struct Guard {
+    cursors: HashSet<String>,
+    empty_in_a_row: u32,
+    pages: u64,
+    page_size: u64,
+    most_expected: u64,
+}
+
+impl Guard {
+    fn new(after: Option<String>, page_size: u32) -> Guard {
+        Guard {
+            cursors: after.into_iter().collect(),
+            empty_in_a_row: 0,
+            pages: 0,
+            page_size: u64::from(page_size.max(1)),
+            most_expected: 0,
+        }
+    }
+
+    /// Whether following `page` (read after `after`) can lead anywhere.
+    fn check<T>(&mut self, page: &Page<T>, after: Option<&str>) -> Result<(), String> {
+        self.pages += 1;
+        if let Some(total) = page.total_count {
+            self.most_expected = self.most_expected.max(total);
+        }
+        if !page.page_info.has_next_page {
+            return Ok(());
+        }
+        let Some(end) = page.page_info.end_cursor.as_deref() else {
+            return Err("`hasNextPage` is true but `endCursor` is null".into());
+        };
+        if !self.cursors.insert(end.to_owned()) {
+            return Err(if Some(end) == after {
+                "the next page's cursor is the one just used".into()
+            } else {
+                format!("cursor {end:?} came back a second time")
+            });
+        }
+        if page.nodes.is_empty() {
+            self.empty_in_a_row += 1;
+            if self.empty_in_a_row >= 2 {
+                return Err("two empty pages in a row with `hasNextPage` true".into());
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
+        // Records added during the read are allowed for: twice the expected pages, plus 10.
+        let expected = self.most_expected.div_ceil(self.page_size);
+        if self.most_expected > 0 && self.pages > expected.saturating_mul(2).saturating_add(10) {
+            return Err(format!(
+                "{} pages read where `totalCount` {} allows about {expected}",
+                self.pages, self.most_expected
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GazelleClient {
+    /// Completes the contacts of the clients whose first page of `allContacts` (which comes
+    /// with each clients page) said there were more: the rest is read by
+    /// `client(id).allContacts`, page by page, under the same guard as any paged read. Rare
+    /// (a client with more than [`crate::documents::CONTACTS_PER_CLIENT`] contacts), so one
+    /// client at a time.
+    pub async fn complete_contacts(
+        &self,
+        clients: &mut [crate::model::Client],
+    ) -> Result<(), ApiError> {
+        let operation = crate::documents::CLIENT_CONTACTS;
+        for client in clients {
+            let Some(contacts) = client.all_contacts.as_mut() else {
+                continue;
+            };
+            let mut after = contacts.page_info.end_cursor.clone();
+            let mut more = contacts.page_info.has_next_page;
+            let mut guard = Guard::new(after.clone(), self.options().page_size);
+            while more {
+                let variables = serde_json::json!({
+                    "clientId": client.id,
+                    "first": self.options().page_size,
+                    "after": after,
+                });
+                let data: Value = self.execute(operation, variables).await?;
+                let page: Page<crate::model::Contact> = decode(
+                    operation.name,
+                    "data.client.allContacts",
+                    data.pointer("/client/allContacts")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )?;
+                guard
+                    .check(&page, after.as_deref())
+                    .map_err(|message| ApiError::Paging {
+                        operation: operation.name.to_owned(),
+                        cursor: after.clone(),
+                        message,
+                    })?;
+                more = page.page_info.has_next_page;
+                after = page.page_info.end_cursor.clone();
+                contacts.nodes.extend(page.nodes);
+            }
+            contacts.page_info.has_next_page = false;
+        }
+        Ok(())
     }
 }

@@ -56,3 +56,24 @@ fn probe_documents_validate_for_any_number_of_windows() {
         }
     }
 }
+
+#[test]
+fn lookup_documents_validate_for_any_number_of_ids() {
+    use api_client::lookup::{LookupKind, MAX_IDS};
+    for kind in [
+        LookupKind::Clients,
+        LookupKind::Pianos,
+        LookupKind::Events,
+        LookupKind::Invoices,
+    ] {
+        for ids in [1, 2, 17, MAX_IDS] {
+            let document = kind.document(ids);
+            if let Err(errors) = gazelle_schema::validate(&document) {
+                let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+                panic!("{kind:?} with {ids} ids: {}", messages.join("; "));
+            }
+            assert!(document.contains(&format!(" {}", kind.operation().name)));
+            assert_eq!(document.matches("$r").count(), ids * 2);
+        }
+    }
+}

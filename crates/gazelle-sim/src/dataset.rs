@@ -768,6 +768,7 @@ pub fn generate(size: Size, seed: u64) -> World {
         });
     }
     world.next_invoice_number = 1000 + v.invoices as i64;
+    more_contacts(&mut world, seed);
     for invoice in invoices {
         world.invoices.put(invoice);
     }
@@ -901,5 +902,58 @@ mod tests {
         assert_eq!(quebec_taxes(10), 1 + 1); // 0.5 → 1, 0.9975 → 1
         assert_eq!(round_half_up(250, 100), 3);
         assert_eq!(round_half_up(-250, 100), -3);
+    }
+}
+
+/// Clients with more than one contact (a billing contact and an on-site one, a former contact
+/// archived). Drawn from an RNG of its own, after everything else, so every other record of
+/// a data set is what it was before clients had several contacts.
+fn more_contacts(world: &mut World, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0xC0_47AC7);
+    let clients: Vec<(String, Timestamp)> = world
+        .clients
+        .values()
+        .filter(|c| c.default_contact_id.is_some())
+        .map(|c| (c.id.clone(), c.created_at))
+        .collect();
+    let mut clients = clients;
+    clients.sort();
+    for (n, (client, created)) in clients.into_iter().enumerate() {
+        if !rng.chance(12) {
+            continue;
+        }
+        let extra = 1 + rng.below(2);
+        for k in 0..extra {
+            let first = rng.pick(FIRST_NAMES).to_string();
+            let last = rng.pick(LAST_NAMES).to_string();
+            let at = created + ((k as i64 + 1) * 24).hours();
+            world.contacts.put(Contact {
+                id: rng.id("con"),
+                client_id: client.clone(),
+                email: rng.chance(70).then(|| {
+                    format!(
+                        "{}.{}{}x{k}@example.test",
+                        ascii_lower(&first),
+                        ascii_lower(&last),
+                        n
+                    )
+                }),
+                phone: rng
+                    .chance(80)
+                    .then(|| format!("438-555-{:04}", rng.below(10_000))),
+                address: rng.chance(50).then(|| Address {
+                    street1: format!("{} {}", 100 + rng.below(9000), rng.pick(STREETS)),
+                    municipality: rng.pick(MUNICIPALITIES).to_string(),
+                    region: "QC".into(),
+                    postal_code: format!("H{}X {}Y{}", rng.below(10), rng.below(10), rng.below(10)),
+                }),
+                first_name: Some(first),
+                last_name: Some(last),
+                is_default: false,
+                archived: rng.chance(20),
+                created_at: at,
+                updated_at: at,
+            });
+        }
     }
 }

@@ -192,6 +192,12 @@ fn nested_connection(
     items: Vec<Value>,
     args: &Map<String, Value>,
 ) -> Result<Map<String, Value>, String> {
+    // Archived items (contacts) are listed only when asked for.
+    let with_archived = args.get("includeArchived") == Some(&Value::Bool(true));
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|item| with_archived || item.get("$archived") != Some(&Value::Bool(true)))
+        .collect();
     let first = match args.get("first").and_then(Value::as_i64) {
         Some(n) if n < 0 => return Err("`first` must be non-negative".into()),
         Some(n) => n as usize,

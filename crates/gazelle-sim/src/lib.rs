@@ -27,8 +27,11 @@ pub use server::{SimState, Simulator};
 pub use world::World;
 
 /// Generates a data set and starts serving it on loopback: the one-call set-up for tests.
+/// Its [`world::Behaviour`] comes from the environment (`GAZELLE_SIM_CURSORS`,
+/// `GAZELLE_SIM_DATE_FILTERS`), so `make test` can run a suite again in hostile mode.
 pub async fn start(size: Size, seed: u64) -> std::io::Result<Simulator> {
-    let world = generate(size, seed);
+    let mut world = generate(size, seed);
+    world.behaviour = world::Behaviour::from_env().map_err(std::io::Error::other)?;
     let mut rng = dataset::Rng::new(seed ^ 0x5EED);
     let credentials = Credentials::generate(&mut rng);
     let state = SimState::new(world, credentials, seed);

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use clap::Parser;
-use gazelle_sim::{Credentials, SimState, Simulator, Size, dataset, generate};
+use gazelle_sim::{Credentials, SimState, Simulator, Size, dataset, generate, world};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "A local stand-in for Gazelle's private API")]
@@ -26,6 +26,26 @@ struct Args {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 7200)]
     access_token_lifetime: i64,
+    /// What a cursor encodes: `key` (stable across inserts and deletions) or `offset`
+    /// (graphql-ruby's default: a position that shifts). Default: `GAZELLE_SIM_CURSORS`, else
+    /// `key`.
+    #[arg(long)]
+    cursors: Option<world::Cursors>,
+    /// Which day `CoreDate` filters compare: `local` (Montréal) or `utc`. Default:
+    /// `GAZELLE_SIM_DATE_FILTERS`, else `local`.
+    #[arg(long)]
+    date_filters: Option<world::DateFilters>,
+    /// Refresh responses: `rotate` (a new refresh token, the old one revoked), `keep` (the
+    /// same one sent back), `omit` (no `refresh_token` in the answer: keep the old one).
+    #[arg(long, default_value = "rotate")]
+    refresh_tokens: RefreshTokens,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RefreshTokens {
+    Rotate,
+    Keep,
+    Omit,
 }
 
 #[tokio::main]
@@ -35,11 +55,25 @@ async fn main() -> std::process::ExitCode {
         .init();
     let args = Args::parse();
     let started = std::time::Instant::now();
-    let world = generate(args.dataset, args.seed);
+    let mut behaviour = match world::Behaviour::from_env() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("gazelle-sim: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    behaviour.cursors = args.cursors.unwrap_or(behaviour.cursors);
+    behaviour.date_filters = args.date_filters.unwrap_or(behaviour.date_filters);
+    let mut world = generate(args.dataset, args.seed);
+    world.behaviour = behaviour;
     let credentials = Credentials::generate(&mut dataset::Rng::new(args.seed ^ 0x5EED));
     let state = SimState::new(world, credentials.clone(), args.seed);
-    gazelle_sim::server::lock(&state.auth).access_lifetime =
-        jiff::SignedDuration::from_secs(args.access_token_lifetime);
+    {
+        let mut auth = gazelle_sim::server::lock(&state.auth);
+        auth.access_lifetime = jiff::SignedDuration::from_secs(args.access_token_lifetime);
+        auth.rotate_refresh_tokens = matches!(args.refresh_tokens, RefreshTokens::Rotate);
+        auth.omit_refresh_token = matches!(args.refresh_tokens, RefreshTokens::Omit);
+    }
     let sim = match Simulator::start(state, SocketAddr::new(args.host, args.port)).await {
         Ok(sim) => sim,
         Err(e) => {
@@ -55,6 +89,8 @@ async fn main() -> std::process::ExitCode {
         "graphql": format!("{}graphql/private/", sim.base_url()),
         "dataset": format!("{:?}", args.dataset).to_lowercase(),
         "seed": args.seed,
+        "cursors": format!("{:?}", behaviour.cursors).to_lowercase(),
+        "date_filters": format!("{:?}", behaviour.date_filters).to_lowercase(),
         "generated_in_ms": started.elapsed().as_millis() as u64,
         "client_id": credentials.client_id,
         "client_secret": credentials.client_secret,

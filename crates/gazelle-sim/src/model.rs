@@ -109,8 +109,9 @@ impl Record for Contact {
             "createdAt": datetime(self.created_at), "updatedAt": datetime(self.updated_at),
         }))
     }
+    /// A client's contacts are consecutive in this order: `client.allContacts` is a seek.
     fn order_key(&self) -> String {
-        datetime(self.created_at).to_string()
+        format!("{}\n{}", self.client_id, datetime(self.created_at))
     }
 }
 

@@ -1,11 +1,13 @@
 //! The simulated account and its root query fields.
 //!
 //! Paging follows Relay as Gazelle serves it: `first / after`, `nodes`, `edges { node cursor }`,
-//! `pageInfo`, `totalCount`. Cursors are opaque; inside they carry the sort, the last row's
-//! sort key and its id, so a page resumes correctly even when rows were inserted or deleted
-//! since the previous one. Filters and sorts the simulator does not implement are refused
-//! with a GraphQL error rather than ignored, so a client can never believe a filter applied
-//! when it did not.
+//! `pageInfo`, `totalCount`. Cursors are opaque. What they mean is one of the API's unknowns
+//! ([`Behaviour`]): with [`Cursors::Key`] they carry the sort, the last row's sort key and its
+//! id, so a page resumes correctly even when rows were inserted or deleted since the previous
+//! one; with [`Cursors::Offset`] they are graphql-ruby's default, a base64 position that
+//! shifts when rows ahead of it come or go. Filters and sorts the simulator does not
+//! implement are refused with a GraphQL error rather than ignored, so a client can never
+//! believe a filter applied when it did not.
 
 use std::collections::HashMap;
 
@@ -24,9 +26,88 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 /// Page size when `first` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
+/// What a saved cursor means: undocumented by Gazelle (API.md, "Connections and pagination").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cursors {
+    /// The last row's sort key and id: stable across inserts and deletions.
+    #[default]
+    Key,
+    /// graphql-ruby's default: the row's position in the listing, base64. A row inserted or
+    /// deleted ahead of it shifts every later row.
+    Offset,
+}
+
+/// Which day a `CoreDate` filter compares: undocumented by Gazelle (API.md, "Identifiers,
+/// dates, money").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateFilters {
+    /// The account's day (America/Montreal).
+    #[default]
+    Local,
+    /// The UTC day of the timestamp: an appointment at 20:30 in Montréal is on the next day.
+    Utc,
+}
+
+/// The simulator's answer to each question the API documentation leaves open. The product
+/// must be right under every combination; `make test` runs the important suites under the
+/// hostile one too ([`Behaviour::hostile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Behaviour {
+    pub cursors: Cursors,
+    pub date_filters: DateFilters,
+}
+
+impl Behaviour {
+    /// Offset cursors and UTC date filters: the combination least kind to a client.
+    pub fn hostile() -> Behaviour {
+        Behaviour {
+            cursors: Cursors::Offset,
+            date_filters: DateFilters::Utc,
+        }
+    }
+
+    /// From `GAZELLE_SIM_CURSORS` (`key`|`offset`) and `GAZELLE_SIM_DATE_FILTERS`
+    /// (`local`|`utc`): how `make test` runs the in-process simulators of the suites in
+    /// hostile mode. Unset variables keep the defaults; an unknown value is an error.
+    pub fn from_env() -> Result<Behaviour, String> {
+        let mut behaviour = Behaviour::default();
+        if let Ok(v) = std::env::var("GAZELLE_SIM_CURSORS") {
+            behaviour.cursors = v.parse()?;
+        }
+        if let Ok(v) = std::env::var("GAZELLE_SIM_DATE_FILTERS") {
+            behaviour.date_filters = v.parse()?;
+        }
+        Ok(behaviour)
+    }
+}
+
+impl std::str::FromStr for Cursors {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "key" => Ok(Cursors::Key),
+            "offset" => Ok(Cursors::Offset),
+            other => Err(format!("cursors: `{other}` is neither `key` nor `offset`")),
+        }
+    }
+}
+
+impl std::str::FromStr for DateFilters {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(DateFilters::Local),
+            "utc" => Ok(DateFilters::Utc),
+            other => Err(format!("date filters: `{other}` is neither `local` nor `utc`")),
+        }
+    }
+}
+
 /// The whole simulated account.
 #[derive(Debug, Clone)]
 pub struct World {
+    /// How the API's undocumented behaviours are answered.
+    pub behaviour: Behaviour,
     /// The data set's "now" when generated.
     pub anchor: Timestamp,
     /// Added to the real clock: tests move time forward with the control API.
@@ -55,6 +136,7 @@ pub type FieldResult = Result<Value, String>;
 impl World {
     pub fn new(anchor: Timestamp, seed: u64) -> World {
         World {
+            behaviour: Behaviour::default(),
             anchor,
             clock_offset: SignedDuration::ZERO,
             users: Table::default(),
@@ -80,6 +162,14 @@ impl World {
             .unwrap_or_else(|_| Timestamp::now())
     }
 
+    /// The zone whose days `CoreDate` filters compare ([`DateFilters`]).
+    fn filter_zone(&self) -> TimeZone {
+        match self.behaviour.date_filters {
+            DateFilters::Local => montreal(),
+            DateFilters::Utc => TimeZone::UTC,
+        }
+    }
+
     /// Records a change (invalidates cached counts).
     pub fn touch(&mut self) {
         self.version += 1;
@@ -90,7 +180,11 @@ impl World {
         let kind = id.split('_').next().unwrap_or_default();
         match kind {
             "usr" => self.users.get(id).map(Record::to_json),
-            "cli" => self.clients.get(id).map(Record::to_json),
+            "cli" => self.clients.get(id).map(|c| {
+                let mut json = c.to_json();
+                json.insert("allContacts".into(), self.contacts_of(id));
+                json
+            }),
             "con" => self.contacts.get(id).map(Record::to_json),
             "ins" => self.pianos.get(id).map(Record::to_json),
             "evt" => self.events.get(id).map(Record::to_json),
@@ -113,6 +207,19 @@ impl World {
             }
             _ => None,
         }
+    }
+
+    /// `client.allContacts`: the client's contacts, oldest first; archived ones are listed
+    /// only with `includeArchived: true` (the executor reads the `$archived` mark).
+    fn contacts_of(&self, client: &str) -> Value {
+        let from = (client.to_owned(), String::new());
+        let contacts: Vec<Value> = self
+            .contacts
+            .ordered_after(Some(&from), false)
+            .take_while(|c| c.client_id == client)
+            .map(|c| json!({"$ref": c.id, "$archived": c.archived}))
+            .collect();
+        json!({ "$list": contacts })
     }
 
     /// A stable digest of the whole account, for determinism checks.
@@ -191,7 +298,7 @@ impl World {
         let search = f.text("search").map(fold);
         let (created_get, created_let) = (f.date("createdGet")?, f.date("createdLet")?);
         let contacts = &self.contacts;
-        let tz = montreal();
+        let tz = self.filter_zone();
         let keep = |c: &Client| {
             f.one_of("status", &c.status)
                 && c.client_type
@@ -244,12 +351,13 @@ impl World {
         };
         let page = match sort.as_deref() {
             None | Some("CREATED_AT_ASC") => {
-                Paging::indexed(&self.clients, args, "CREATED_AT_ASC", false, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.clients, args, "CREATED_AT_ASC", false, keep, cached)?
             }
             Some("CREATED_AT_DESC") => {
-                Paging::indexed(&self.clients, args, "CREATED_AT_DESC", true, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.clients, args, "CREATED_AT_DESC", true, keep, cached)?
             }
             Some(s) => Paging::sorted(
+                self.behaviour.cursors,
                 self.clients.values().filter(|c| keep(c)),
                 args,
                 s,
@@ -275,12 +383,13 @@ impl World {
         )?;
         let page = match sort.as_deref() {
             None | Some("CREATED_AT_ASC") => {
-                Paging::indexed(&self.pianos, args, "CREATED_AT_ASC", false, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.pianos, args, "CREATED_AT_ASC", false, keep, cached)?
             }
             Some("CREATED_AT_DESC") => {
-                Paging::indexed(&self.pianos, args, "CREATED_AT_DESC", true, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.pianos, args, "CREATED_AT_DESC", true, keep, cached)?
             }
             Some(s) => Paging::sorted(
+                self.behaviour.cursors,
                 self.pianos.values().filter(|p| keep(p)),
                 args,
                 s,
@@ -305,7 +414,7 @@ impl World {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let tz = montreal();
+        let tz = self.filter_zone();
         let keep = |e: &Event| {
             within(local_date(e.start, &tz), from, to)
                 && f.one_of("type", &e.event_type)
@@ -332,7 +441,7 @@ impl World {
         } else {
             "START_ASC"
         };
-        let page = Paging::indexed(&self.events, args, sort, descending, keep, cached)?;
+        let page = Paging::indexed(self.behaviour.cursors, &self.events, args, sort, descending, keep, cached)?;
         Ok(self.connection(page, "allEventsBatched", args))
     }
 
@@ -381,6 +490,7 @@ impl World {
         // Newest first, as Gazelle's timeline reads. With a lower bound, stop at it: the
         // index is ordered by occurredAt, so nothing older can match.
         let page = Paging::indexed_until(
+            self.behaviour.cursors,
             &self.timeline,
             args,
             "OCCURRED_AT_DESC",
@@ -405,7 +515,7 @@ impl World {
             ],
         )?;
         let (from, to) = (f.date("invoiceDateGet")?, f.date("invoiceDateLet")?);
-        let tz = montreal();
+        let tz = self.filter_zone();
         let keep = |i: &Invoice| {
             f.text("clientId").is_none_or(|c| c == i.client_id)
                 && f.one_of("status", &i.status)
@@ -425,12 +535,13 @@ impl World {
         )?;
         let page = match sort.as_deref() {
             None | Some("CREATED_AT_ASC") | Some("INVOICE_DATE_ASC") => {
-                Paging::indexed(&self.invoices, args, "CREATED_AT_ASC", false, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.invoices, args, "CREATED_AT_ASC", false, keep, cached)?
             }
             Some("CREATED_AT_DESC") | Some("INVOICE_DATE_DESC") => {
-                Paging::indexed(&self.invoices, args, "CREATED_AT_DESC", true, keep, cached)?
+                Paging::indexed(self.behaviour.cursors, &self.invoices, args, "CREATED_AT_DESC", true, keep, cached)?
             }
             Some(s) => Paging::sorted(
+                self.behaviour.cursors,
                 self.invoices.values().filter(|i| keep(i)),
                 args,
                 s,
@@ -467,16 +578,33 @@ fn count_key(field: &str, args: &Map<String, Value>) -> String {
 
 /// One page of a listing, with a way to count every match when `totalCount` is needed.
 pub struct Paging {
+    /// (cursor, id) of each row of the page.
     rows: Vec<(String, String)>,
-    sort: String,
     has_next: bool,
     has_previous: bool,
     total: usize,
 }
 
+/// Where a page starts, as its `after` cursor says.
+enum After {
+    /// After this (sort key, id).
+    Key((String, String)),
+    /// After this many rows of the listing.
+    Offset(usize),
+}
+
+/// The cursor of a row: its sort key and id, or its 1-based position in the listing.
+fn row_cursor(cursors: Cursors, sort: &str, key: &str, id: &str, position: usize) -> String {
+    match cursors {
+        Cursors::Key => encode_cursor(sort, key, id),
+        Cursors::Offset => URL_SAFE_NO_PAD.encode(position.to_string()),
+    }
+}
+
 impl Paging {
     /// A page in a table's indexed order.
     fn indexed<T: Record + 'static>(
+        cursors: Cursors,
         table: &Table<T>,
         args: &Map<String, Value>,
         sort: &str,
@@ -484,11 +612,22 @@ impl Paging {
         keep: impl Fn(&T) -> bool,
         known_total: Option<usize>,
     ) -> Result<Paging, String> {
-        Self::indexed_until(table, args, sort, descending, keep, |_| false, known_total)
+        Self::indexed_until(
+            cursors,
+            table,
+            args,
+            sort,
+            descending,
+            keep,
+            |_| false,
+            known_total,
+        )
     }
 
     /// A page in indexed order that stops at the first row for which `past_end` holds.
+    #[allow(clippy::too_many_arguments)]
     fn indexed_until<T: Record + 'static>(
+        cursors: Cursors,
         table: &Table<T>,
         args: &Map<String, Value>,
         sort: &str,
@@ -497,7 +636,9 @@ impl Paging {
         past_end: impl Fn(&T) -> bool,
         known_total: Option<usize>,
     ) -> Result<Paging, String> {
-        let after = cursor_arg(args, sort)?;
+        let after = cursor_arg(args, sort, cursors)?;
+        let cursor_of =
+            |r: &T, position: usize| row_cursor(cursors, sort, &r.order_key(), r.id(), position);
         if let Some(last) = last_arg(args)? {
             // The final `last` rows of the listing (graphql-ruby's `last` without `before`).
             let matching: Vec<&T> = table
@@ -509,29 +650,34 @@ impl Paging {
             return Ok(Paging {
                 rows: matching[start..]
                     .iter()
-                    .map(|r| (r.order_key(), r.id().to_owned()))
+                    .enumerate()
+                    .map(|(i, r)| (cursor_of(r, start + i + 1), r.id().to_owned()))
                     .collect(),
-                sort: sort.to_owned(),
                 has_next: false,
                 has_previous: start > 0,
                 total: known_total.unwrap_or(matching.len()),
             });
         }
         let first = page_size(args)?;
+        let (from_key, skip) = match &after {
+            None => (None, 0),
+            Some(After::Key(key)) => (Some(key), 0),
+            Some(After::Offset(n)) => (None, *n),
+        };
         let mut rows = Vec::with_capacity(first);
         let mut has_next = false;
-        for row in table.ordered_after(after.as_ref(), descending) {
-            if past_end(row) {
-                break;
-            }
-            if !keep(row) {
-                continue;
-            }
+        // An offset cursor walks the listing from its start, as a SQL OFFSET does.
+        let matching = table
+            .ordered_after(from_key, descending)
+            .take_while(|r| !past_end(r))
+            .filter(|r| keep(r))
+            .skip(skip);
+        for (i, row) in matching.enumerate() {
             if rows.len() == first {
                 has_next = true;
                 break;
             }
-            rows.push((row.order_key(), row.id().to_owned()));
+            rows.push((cursor_of(row, skip + i + 1), row.id().to_owned()));
         }
         // Counting walks the filter over the whole table: done only when the cache has no
         // count for this query at this world version.
@@ -544,7 +690,6 @@ impl Paging {
         });
         Ok(Paging {
             rows,
-            sort: sort.to_owned(),
             has_next,
             has_previous: after.is_some(),
             total,
@@ -553,6 +698,7 @@ impl Paging {
 
     /// A page in an order that is not indexed: sorted here (tables small enough for it).
     fn sorted<'a, T: Record + 'a>(
+        cursors: Cursors,
         rows: impl Iterator<Item = &'a T>,
         args: &Map<String, Value>,
         sort: &str,
@@ -560,7 +706,7 @@ impl Paging {
         descending: bool,
     ) -> Result<Paging, String> {
         let first = page_size(args)?;
-        let after = cursor_arg(args, sort)?;
+        let after = cursor_arg(args, sort, cursors)?;
         let mut all: Vec<(String, String)> = rows.map(|r| (key(r), r.id().to_owned())).collect();
         all.sort();
         if descending {
@@ -570,7 +716,8 @@ impl Paging {
         let start = match &after {
             None if last.is_some() => all.len().saturating_sub(last.unwrap_or_default()),
             None => 0,
-            Some(a) => all
+            Some(After::Offset(n)) => (*n).min(all.len()),
+            Some(After::Key(a)) => all
                 .iter()
                 .position(|row| if descending { row < a } else { row > a })
                 .unwrap_or(all.len()),
@@ -582,8 +729,11 @@ impl Paging {
             (start + first).min(total)
         };
         Ok(Paging {
-            rows: all[start..end].to_vec(),
-            sort: sort.to_owned(),
+            rows: all[start..end]
+                .iter()
+                .enumerate()
+                .map(|(i, (k, id))| (row_cursor(cursors, sort, k, id, start + i + 1), id.clone()))
+                .collect(),
             has_next: end < total,
             has_previous: start > 0,
             total,
@@ -592,11 +742,10 @@ impl Paging {
 
     fn into_connection(self) -> Value {
         let total = self.total;
-        let cursor = |(key, id): &(String, String)| encode_cursor(&self.sort, key, id);
         let edges: Vec<Value> = self
             .rows
             .iter()
-            .map(|row| json!({"node": {"$ref": row.1}, "cursor": cursor(row)}))
+            .map(|(cursor, id)| json!({"node": {"$ref": id}, "cursor": cursor}))
             .collect();
         let nodes: Vec<Value> = self.rows.iter().map(|row| json!({"$ref": row.1})).collect();
         json!({
@@ -605,8 +754,8 @@ impl Paging {
             "pageInfo": {
                 "hasNextPage": self.has_next,
                 "hasPreviousPage": self.has_previous,
-                "startCursor": self.rows.first().map(cursor),
-                "endCursor": self.rows.last().map(cursor),
+                "startCursor": self.rows.first().map(|r| &r.0),
+                "endCursor": self.rows.last().map(|r| &r.0),
             },
             "totalCount": total,
         })
@@ -617,7 +766,11 @@ pub fn encode_cursor(sort: &str, key: &str, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{sort}\n{key}\n{id}"))
 }
 
-fn cursor_arg(args: &Map<String, Value>, sort: &str) -> Result<Option<(String, String)>, String> {
+fn cursor_arg(
+    args: &Map<String, Value>,
+    sort: &str,
+    cursors: Cursors,
+) -> Result<Option<After>, String> {
     let given = |name: &str| args.get(name).is_some_and(|v| !v.is_null());
     if given("before") {
         return Err(
@@ -633,9 +786,17 @@ fn cursor_arg(args: &Map<String, Value>, sort: &str) -> Result<Option<(String, S
     let invalid = || format!("Invalid cursor: `{text}`");
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
+    if cursors == Cursors::Offset {
+        return decoded
+            .parse::<usize>()
+            .map(|n| Some(After::Offset(n)))
+            .map_err(|_| invalid());
+    }
     let mut parts = decoded.splitn(3, '\n');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(s), Some(key), Some(id)) if s == sort => Ok(Some((key.to_owned(), id.to_owned()))),
+        (Some(s), Some(key), Some(id)) if s == sort => {
+            Ok(Some(After::Key((key.to_owned(), id.to_owned()))))
+        }
         _ => Err(invalid()),
     }
 }

@@ -351,7 +351,24 @@ pub async fn appointment_pushed(
     external_id: &str,
     updated_at: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE Appointments SET ExternalId = ?2, UpdatedAt = COALESCE(?3, UpdatedAt) WHERE Id = ?1")
+    // A pull that ran between the creation and this write-back (an interrupted push, then
+    // a scheduled run: pull first) stored the same Gazelle event as a row of its own. The two
+    // rows are one record: the pull's copy goes, the local row (which the outbox, alerts and
+    // the shop know by its id) takes the Gazelle id. Nothing references an appointment row.
+    let duplicate = sqlx::query("DELETE FROM Appointments WHERE ExternalId = ?2 AND Id <> ?1")
+        .bind(id)
+        .bind(external_id)
+        .execute(&mut *conn)
+        .await
+        .context("merging the pulled copy of a pushed appointment")?;
+    if duplicate.rows_affected() > 0 {
+        tracing::info!(
+            appointment = id,
+            event = external_id,
+            "a pull had already mirrored this creation: the two rows merged"
+        );
+    }
+    sqlx::query("UPDATE Appointments SET ExternalId = ?2, UpdatedAt = COALESCE(?3, UpdatedAt), DeletedAt = NULL WHERE Id = ?1")
         .bind(id)
         .bind(external_id)
         .bind(updated_at)

@@ -266,3 +266,25 @@ pub async fn timeline_versions(pool: &SqlitePool, since: &str) -> Result<Vec<Ver
     .await
     .context("reading the mirrored timeline entries")
 }
+
+/// `(ExternalId, OccurredAt)` of these timeline entries: where to look for each upstream.
+pub async fn timeline_times(pool: &SqlitePool, ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut times = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(400) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT ExternalId, OccurredAt FROM TimelineEntries WHERE ExternalId IN ({marks})"
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        times.extend(
+            query
+                .fetch_all(pool)
+                .await
+                .context("reading when timeline entries occurred")?,
+        );
+    }
+    Ok(times)
+}

@@ -183,3 +183,31 @@ pub async fn hold_or_apply(
         }
     }
 }
+
+/// Tombstones the live rows of `table` with these upstream ids: records an incremental pass
+/// found missing from its window and a lookup by id confirmed gone.
+pub async fn tombstone_ids(
+    conn: &mut SqliteConnection,
+    table: &TableSpec,
+    ids: &[String],
+) -> Result<u64> {
+    let mut done = 0;
+    let now = now_text();
+    for chunk in ids.chunks(400) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE {} SET DeletedAt = ? WHERE DeletedAt IS NULL AND ExternalId IN ({marks})",
+            table.table
+        );
+        let mut query = sqlx::query(&sql).bind(&now);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        done += query
+            .execute(&mut *conn)
+            .await
+            .context("tombstoning records confirmed deleted upstream")?
+            .rows_affected();
+    }
+    Ok(done)
+}

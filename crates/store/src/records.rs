@@ -200,6 +200,10 @@ pub struct ContactRecord {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The contact's own default address, one line.
+    pub address: Option<String>,
+    /// Archived in Gazelle (a former contact, kept for history).
+    pub archived: bool,
     pub updated_at: Option<Timestamp>,
 }
 
@@ -210,6 +214,8 @@ pub static CONTACTS: TableSpec = TableSpec::new(
         Column::plain("LastName"),
         Column::plain("Email"),
         Column::plain("Phone"),
+        Column::plain("Address"),
+        Column::plain("Archived"),
         Column::plain("UpdatedAt"),
     ],
     &[CLIENT],
@@ -227,6 +233,8 @@ impl Upstream for ContactRecord {
             text(&self.last_name),
             text(&self.email),
             text(&self.phone),
+            text(&self.address),
+            flag(self.archived),
             instant(self.updated_at),
         ]
     }

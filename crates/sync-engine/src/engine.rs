@@ -1,19 +1,30 @@
 //! The pull sync: runs passes over streams and records them.
 //!
 //! A pass reads one stream page by page. Each page is applied in one write transaction
-//! together with the stream's cursor (and, for a complete scan, the ids it saw), so a crash
-//! at any instant leaves a consistent database and the next run of the same mode resumes
-//! after the last committed page: no duplicate, no gap.
+//! together with the stream's progress (and, for a complete scan, the ids it saw), so a crash
+//! at any instant leaves a consistent database.
+//!
+//! **The sync assumes nothing about cursors.** Gazelle's cursor lifetime is undocumented and
+//! graphql-ruby's default cursors are offsets, which shift when records ahead of them are
+//! inserted or deleted (API.md, "Connections and pagination"). So a saved cursor is never
+//! read from again: an interrupted pass starts over from its first page, keeping the ids its
+//! scan has already seen and the choices it made when it started (whether to sweep, the
+//! timeline's lower bound). And absence from a listing never deletes anything by itself: a
+//! record a complete scan did not list is looked up by id ([`api_client::lookup`]); it is
+//! tombstoned only if Gazelle answers that it has no such record, and stored (whole, fresh)
+//! if it answers with one.
 //!
 //! Modes:
-//! * **full** and **reconcile** read everything (a complete scan) and then tombstone what they
-//!   did not see; more deletions than `sync.mass_change_threshold` are held until a later
-//!   run sees the same set. A first full sync into an empty table skips the seen-id
-//!   bookkeeping: there is nothing it could sweep.
+//! * **full** and **reconcile** read everything (a complete scan), confirm what they did not
+//!   see, and tombstone what is confirmed gone; more deletions than
+//!   `sync.mass_change_threshold` are held until a later run sees the same set. A first full
+//!   sync into an empty table skips the seen-id bookkeeping: there is nothing it could sweep.
 //! * **incremental** reads what can have changed, within what the API allows: new clients and
-//!   pianos (`CREATED_AT_DESC`, stopping at the previous pass's high-water mark), the event
-//!   window around today, timeline entries since the look-back, recent invoices, and the
-//!   small reference lists. It never sweeps: a missing record may simply be outside the window.
+//!   pianos (`CREATED_AT_DESC`, stopping at the high-water mark of the previous pass that
+//!   finished), the event window around today, timeline entries since the look-back, recent
+//!   invoices, and the small reference lists. The event window is probed ([`crate::probe`]):
+//!   an appointment the store holds well inside the window that Gazelle no longer lists is
+//!   looked up by id and, if gone, tombstoned in the same run.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -78,7 +89,7 @@ impl Stream {
 
     /// The tables a complete scan of this stream sweeps, with the name their ids are
     /// recorded under.
-    fn swept(self) -> &'static [(&'static TableSpec, &'static str)] {
+    pub(crate) fn swept(self) -> &'static [(&'static TableSpec, &'static str)] {
         match self {
             Stream::Users => &SWEPT_USERS,
             Stream::Catalogue => &SWEPT_CATALOGUE,
@@ -218,14 +229,12 @@ impl From<ApiError> for PassError {
 }
 
 /// What a pass of one stream does, decided at its start (or read back when resuming).
-struct Plan {
-    stream: Stream,
+pub(crate) struct Plan {
+    pub(crate) stream: Stream,
     mode: Mode,
-    run_id: i64,
-    /// Resume after this cursor.
-    cursor: Option<String>,
+    pub(crate) run_id: i64,
     /// Record seen ids and sweep at the end.
-    sweep: bool,
+    pub(crate) sweep: bool,
     /// Incremental passes sorted newest first stop below this createdAt.
     stop_below: Option<Timestamp>,
     /// The high-water mark when the pass started; it only moves forward.
@@ -233,11 +242,6 @@ struct Plan {
     variables: Map<String, Value>,
 }
 
-/// One paged read of a pass: its query's variables, and where it resumes.
-struct Read {
-    variables: Map<String, Value>,
-    cursor: Option<String>,
-}
 
 /// Whether a pass probes before it reads (incremental passes over a window).
 fn probed(stream: Stream, mode: Mode) -> bool {
@@ -304,17 +308,20 @@ impl SyncEngine {
             let mut counts = StreamCounts::default();
             let mut held = None;
             let outcome = match stream {
-                Stream::Users | Stream::Catalogue => {
-                    self.list_pass(&plan, &mut counts, &mut errors, progress)
-                        .await
-                }
+                Stream::Users | Stream::Catalogue => self
+                    .list_pass(&plan, &mut counts, &mut errors, progress)
+                    .await
+                    .map(|()| None),
                 _ => {
                     self.paged_pass(&plan, &mut counts, &mut errors, progress)
                         .await
                 }
             };
             let outcome = match outcome {
-                Ok(()) => self.finish_pass(&plan, &mut counts, &mut held).await,
+                Ok(newest) => {
+                    self.finish_pass(&plan, newest, &mut counts, &mut held, &mut errors)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             let error = match outcome {
@@ -417,11 +424,13 @@ impl SyncEngine {
     /// Decides what a pass reads: a resumed pass takes its cursor and choices back.
     async fn plan(&self, stream: Stream, mode: Mode, run_id: i64) -> Result<Plan, StoreError> {
         let state = sync_log::stream_state(self.store.reader(), stream.name()).await?;
-        // A probed pass does not resume: its probe finds again whatever was left unread.
+        // A saved cursor only says that a pass of this mode was interrupted: the pass starts
+        // over from its first page (see the module's documentation), with the choices it made
+        // when it started. A probed pass keeps nothing: its probe finds again whatever was
+        // left unread.
         let resuming = state.as_ref().filter(|s| {
             s.mode.as_deref() == Some(mode.as_str()) && s.cursor.is_some() && !probed(stream, mode)
         });
-        let cursor = resuming.and_then(|s| s.cursor.clone());
         let high_water = state
             .as_ref()
             .and_then(|s| s.high_water.as_deref())
@@ -506,14 +515,13 @@ impl SyncEngine {
             tracing::info!(
                 stream = stream.name(),
                 mode = mode.as_str(),
-                "resuming after the last committed page"
+                "an interrupted pass starts again from its first page, keeping what it has seen"
             );
         }
         Ok(Plan {
             stream,
             mode,
             run_id,
-            cursor,
             sweep,
             stop_below,
             high_water,
@@ -580,31 +588,35 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// A connection, page by page, each page committed with its cursor. An incremental pass
-    /// over a window probes first and reads only the pieces that changed ([`crate::probe`]).
+    /// A connection, page by page, each page committed with its progress. An incremental
+    /// pass over a window probes first, reads only the pieces that changed and confirms what
+    /// vanished from it ([`crate::probe`]). Returns the newest `createdAt` read.
     async fn paged_pass(
         &self,
         plan: &Plan,
         counts: &mut StreamCounts,
         errors: &mut Vec<String>,
         progress: &(dyn Fn(&Progress) + Send + Sync),
-    ) -> Result<(), PassError> {
+    ) -> Result<Option<Timestamp>, PassError> {
         let reads = if probed(plan.stream, plan.mode) {
-            self.windows_to_read(plan.stream, &plan.variables)
-                .await?
-                .into_iter()
-                .map(|variables| (variables, None))
-                .collect()
+            let window = self.windows_to_read(plan.stream, &plan.variables).await?;
+            if !window.vanished.is_empty() {
+                self.confirm_vanished(plan, &window.vanished, counts, errors)
+                    .await?;
+            }
+            window.reads
         } else {
-            vec![(plan.variables.clone(), plan.cursor.clone())]
+            vec![plan.variables.clone()]
         };
-        for (variables, cursor) in reads {
-            let read = Read { variables, cursor };
+        let mut newest = None;
+        for read in reads {
             // One paged read of the stream's Gazelle type, document and root field.
             macro_rules! paged {
                 ($node:ty, $operation:expr, $root:literal) => {
-                    self.pages::<$node>(plan, &read, $operation, $root, counts, errors, progress)
-                        .await?
+                    newest = newest.max(
+                        self.pages::<$node>(plan, &read, $operation, $root, counts, errors, progress)
+                            .await?,
+                    )
                 };
             }
             match plan.stream {
@@ -622,26 +634,26 @@ impl SyncEngine {
                 Stream::Users | Stream::Catalogue => {}
             }
         }
-        Ok(())
+        Ok(newest)
     }
 
+    /// One paged read from the first page; returns the newest `createdAt` it stored.
     #[allow(clippy::too_many_arguments)]
     async fn pages<T: DeserializeOwned + Node + Send + 'static>(
         &self,
         plan: &Plan,
-        read: &Read,
+        read: &Map<String, Value>,
         operation: Operation,
         root: &'static str,
         counts: &mut StreamCounts,
         errors: &mut Vec<String>,
         progress: &(dyn Fn(&Progress) + Send + Sync),
-    ) -> Result<(), PassError> {
+    ) -> Result<Option<Timestamp>, PassError> {
         let mut fetched = Prefetch::<T>::start(
             self.client.clone(),
             operation,
             root,
-            read.variables.clone(),
-            read.cursor.clone(),
+            read.clone(),
             plan.stop_below,
         );
         let mut newest: Option<Timestamp> = None;
@@ -670,7 +682,7 @@ impl SyncEngine {
                 counts.fetched += page.nodes.len() as u64;
                 newest = newest.max(page.nodes.iter().filter_map(Node::created_at).max());
                 let page_counts = self
-                    .store_page(&mut tx, plan, &page, reached_known, newest, errors)
+                    .store_page(&mut tx, plan, &page, reached_known, errors)
                     .await?;
                 counts.rows.add(page_counts);
                 group.push((counts.fetched, page_counts));
@@ -691,18 +703,18 @@ impl SyncEngine {
                 return Err(e.into());
             }
         }
-        Ok(())
+        Ok(newest)
     }
 
-    /// Applies one page with its cursor, counts and high-water mark, in the caller's
-    /// transaction.
+    /// Applies one page with its counts, in the caller's transaction. The cursor is saved as
+    /// the mark of a pass in progress (an interrupted pass is known by it), never to read
+    /// from.
     async fn store_page<T: Node>(
         &self,
         tx: &mut WriteTx,
         plan: &Plan,
         page: &Page<T>,
         reached_known: bool,
-        newest: Option<Timestamp>,
         errors: &mut Vec<String>,
     ) -> Result<Counts, StoreError> {
         let page_counts = T::apply(tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
@@ -723,25 +735,32 @@ impl SyncEngine {
         )
         .await?;
         sync_log::save_cursor(tx, plan.stream.name(), plan.mode, cursor, plan.run_id).await?;
-        // The high-water mark only moves forward, and only with a committed page.
-        if let Some(newest) = newest
-            && plan.high_water.is_none_or(|old| newest > old)
-        {
-            sync_log::save_high_water(tx, plan.stream.name(), &store::time::utc_text(newest))
-                .await?;
-        }
         Ok(page_counts)
     }
 
-    /// Ends a pass: sweeps what a complete scan did not see (or holds a mass deletion),
-    /// records success, clears the cursor.
+    /// Ends a pass: confirms what a complete scan did not see and sweeps what is gone (or
+    /// holds a mass deletion), moves the high-water mark to the newest record read, records
+    /// success, clears the cursor.
     async fn finish_pass(
         &self,
         plan: &Plan,
+        newest: Option<Timestamp>,
         counts: &mut StreamCounts,
         held: &mut Option<usize>,
+        errors: &mut Vec<String>,
     ) -> Result<(), PassError> {
+        if plan.sweep {
+            self.confirm_unseen(plan, counts, errors).await?;
+        }
         let mut tx = self.store.begin_write().await?;
+        // The high-water mark only moves forward, and only when a pass has read everything
+        // above it: an interrupted pass, newest first, starts again from the top.
+        if let Some(newest) = newest
+            && plan.high_water.is_none_or(|old| newest > old)
+        {
+            sync_log::save_high_water(&mut tx, plan.stream.name(), &store::time::utc_text(newest))
+                .await?;
+        }
         if plan.sweep {
             let mut all = Vec::new();
             for (table, seen_as) in plan.stream.swept() {
@@ -826,13 +845,16 @@ impl<T: DeserializeOwned + Node + Send + 'static> Prefetch<T> {
         operation: Operation,
         root: &'static str,
         variables: Map<String, Value>,
-        cursor: Option<String>,
         stop_below: Option<Timestamp>,
     ) -> Prefetch<T> {
         let (sender, pages) = tokio::sync::mpsc::channel(PREFETCH);
         let task = tokio::spawn(async move {
-            let mut stream = Box::pin(client.pages::<T>(operation, root, variables, cursor));
+            let mut stream = Box::pin(client.pages::<T>(operation, root, variables, None));
             while let Some(page) = stream.next().await {
+                let page = match page {
+                    Ok(mut page) => T::complete(&client, &mut page.nodes).await.map(|()| page),
+                    Err(e) => Err(e),
+                };
                 let page = page.map(|page| {
                     let reached_known = stop_below.is_some_and(|mark| {
                         page.nodes
@@ -877,7 +899,7 @@ impl<T> Drop for Prefetch<T> {
     }
 }
 
-async fn commit(tx: WriteTx) -> Result<(), StoreError> {
+pub(crate) async fn commit(tx: WriteTx) -> Result<(), StoreError> {
     tx.commit().await.map_err(|source| StoreError::Sql {
         context: "committing a page",
         source,
@@ -899,9 +921,16 @@ fn note_rejections(stream: &str, report: &BatchReport, errors: &mut Vec<String>)
     }
 }
 
-/// A node of a paged stream: how it is stored.
+/// A node of a paged stream: how it is completed and stored.
 pub(crate) trait Node: Sized {
     fn created_at(&self) -> Option<Timestamp>;
+    /// Reads what a page could not carry (a client's contacts beyond the first page).
+    fn complete(
+        _client: &GazelleClient,
+        _nodes: &mut [Self],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        async { Ok(()) }
+    }
     async fn apply(
         tx: &mut WriteTx,
         nodes: &[Self],
@@ -931,6 +960,12 @@ impl Node for model::Client {
     fn created_at(&self) -> Option<Timestamp> {
         self.created_at
     }
+    fn complete(
+        client: &GazelleClient,
+        nodes: &mut [Self],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        client.complete_contacts(nodes)
+    }
     async fn apply(
         tx: &mut WriteTx,
         nodes: &[Self],
@@ -938,7 +973,7 @@ impl Node for model::Client {
         sweep: bool,
         errors: &mut Vec<String>,
     ) -> Result<Counts, StoreError> {
-        let (clients, contacts): (Vec<ClientRecord>, Vec<Option<ContactRecord>>) =
+        let (clients, contacts): (Vec<ClientRecord>, Vec<Vec<ContactRecord>>) =
             nodes.iter().map(map::client).unzip();
         let contacts: Vec<ContactRecord> = contacts.into_iter().flatten().collect();
         let mut counts = store_batch(tx, &clients, "clients", sweep, errors).await?;

@@ -2,6 +2,7 @@
 //! the shop's Gazelle account. See [`engine`] for the modes and guarantees, [`map`] for how
 //! Gazelle's records become rows.
 
+mod confirm;
 pub mod engine;
 pub mod map;
 mod probe;

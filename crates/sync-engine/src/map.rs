@@ -67,7 +67,9 @@ pub fn product(item: &model::CatalogueItem) -> ProductRecord {
 }
 
 /// A client and, when it has one, its default contact.
-pub fn client(c: &model::Client) -> (ClientRecord, Option<ContactRecord>) {
+/// A client and every contact of it: all of `allContacts` (archived ones flagged) when the
+/// read carried it, else the default contact alone.
+pub fn client(c: &model::Client) -> (ClientRecord, Vec<ContactRecord>) {
     let contact = c.default_contact.as_ref();
     let first = contact.and_then(|k| non_empty(&k.first_name));
     let last = contact.and_then(|k| non_empty(&k.last_name));
@@ -103,22 +105,43 @@ pub fn client(c: &model::Client) -> (ClientRecord, Option<ContactRecord>) {
         tags,
         client_type: c.client_type.clone(),
         default_contact_external_id: contact.map(|k| k.id.clone()),
-        email: email.clone(),
-        phone: phone.clone(),
+        email,
+        phone,
         address,
         created_at: c.created_at,
         updated_at: c.updated_at,
     };
-    let contact = contact.map(|k| ContactRecord {
+    let all = c.all_contacts.as_ref().map(|page| page.nodes.as_slice());
+    let contacts = all
+        .unwrap_or(contact.map(std::slice::from_ref).unwrap_or_default())
+        .iter()
+        .map(|k| contact_record(&c.id, k))
+        .collect();
+    (record, contacts)
+}
+
+fn contact_record(client: &str, k: &model::Contact) -> ContactRecord {
+    ContactRecord {
         external_id: k.id.clone(),
-        client_external_id: c.id.clone(),
+        client_external_id: client.to_owned(),
         first_name: k.first_name.clone(),
         last_name: k.last_name.clone(),
-        email,
-        phone,
+        email: k
+            .default_email
+            .as_ref()
+            .and_then(|e| non_empty(&e.email)),
+        phone: k
+            .default_phone
+            .as_ref()
+            .and_then(|p| non_empty(&p.phone_number)),
+        address: k
+            .default_location
+            .as_ref()
+            .map(model::Location::one_line)
+            .filter(|a| !a.is_empty()),
+        archived: k.archived.unwrap_or(false),
         updated_at: k.updated_at,
-    });
-    (record, contact)
+    }
 }
 
 pub fn piano(p: &model::Piano) -> PianoRecord {

@@ -13,12 +13,16 @@
 //!   oldest piece that differs. What a probe cannot see is an edit to the text of an entry
 //!   that keeps its id and time: the nightly reconcile, a complete scan, brings those.
 //!
-//! With no upstream change the pass is that one request. Records missing upstream are left
-//! alone, as in every incremental pass: only a complete scan tells a deletion from a move.
+//! With no upstream change the pass is that one request. An event the store holds well
+//! inside the window (on a day that both readings of a `CoreDate` filter put in it) that no
+//! piece lists is returned as *vanished*: the engine confirms it by id and tombstones it if it
+//! is gone, so a deleted appointment leaves the mirror within one hourly run. The probe's
+//! comparison never depends on which day Gazelle files an event under: a piece is dirty only
+//! when Gazelle lists something the store lacks or holds differently.
 //! If Gazelle refuses the probe document itself, the pass falls back to reading the whole
 //! window, as it did before probes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use api_client::ApiError;
 use api_client::probe::{ProbeKind, ProbeWindow};
@@ -33,30 +37,49 @@ use crate::engine::{PassError, Stream, SyncEngine};
 /// The variables of one full read (the stream's normal paged query).
 pub(crate) type Read = Map<String, Value>;
 
+/// What a probe found.
+#[derive(Default)]
+pub(crate) struct Window {
+    /// The reads the pass must make: none when nothing changed.
+    pub(crate) reads: Vec<Read>,
+    /// Ids the store holds inside the window that Gazelle no longer lists there.
+    pub(crate) vanished: Vec<String>,
+}
+
+impl Window {
+    fn reads(reads: Vec<Read>) -> Window {
+        Window {
+            reads,
+            vanished: Vec::new(),
+        }
+    }
+}
+
 impl SyncEngine {
-    /// The reads an incremental pass of `stream` must make: none when nothing changed.
+    /// What an incremental pass of `stream` must read, and what vanished from its window.
     pub(crate) async fn windows_to_read(
         &self,
         stream: Stream,
         whole_window: &Read,
-    ) -> Result<Vec<Read>, PassError> {
+    ) -> Result<Window, PassError> {
         let page = self.client().options().page_size.max(2);
         // Records expected per piece: half a page leaves room for what was added upstream.
         let piece = (page / 2) as usize;
         let answer = match stream {
             Stream::Events => self.probe_events(page, piece).await,
-            Stream::Invoices => self.probe_invoices(page, piece).await,
-            Stream::Timeline => self.probe_timeline(page, piece).await,
-            _ => return Ok(vec![whole_window.clone()]),
+            Stream::Invoices => self.probe_invoices(page, piece).await.map(Window::reads),
+            Stream::Timeline => self.probe_timeline(page, piece).await.map(Window::reads),
+            _ => return Ok(Window::reads(vec![whole_window.clone()])),
         };
         match answer {
-            Ok(reads) => {
+            Ok(window) => {
                 tracing::debug!(
                     stream = stream.name(),
-                    reads = reads.len(),
+                    reads = window.reads.len(),
+                    vanished = window.vanished.len(),
                     "incremental probe"
                 );
-                Ok(reads)
+                Ok(window)
             }
             Err(PassError::Api(ApiError::GraphQl { messages, .. })) => {
                 tracing::warn!(
@@ -64,13 +87,13 @@ impl SyncEngine {
                     errors = %messages.join("; "),
                     "Gazelle refused the probe: reading the whole window instead"
                 );
-                Ok(vec![whole_window.clone()])
+                Ok(Window::reads(vec![whole_window.clone()]))
             }
             Err(e) => Err(e),
         }
     }
 
-    async fn probe_events(&self, page: u32, piece: usize) -> Result<Vec<Read>, PassError> {
+    async fn probe_events(&self, page: u32, piece: usize) -> Result<Window, PassError> {
         let settings = self.settings();
         let tz = &settings.timezone;
         let today = Timestamp::now().to_zoned(tz.clone()).date();
@@ -98,8 +121,20 @@ impl SyncEngine {
             .iter()
             .map(|(a, b)| json!({"startOn": date_text(*a), "endOn": date_text(b.unwrap_or(to))}))
             .collect();
-        self.reads_by_version(ProbeKind::Events, page, &local, windows)
-            .await
+        let answers = self
+            .client()
+            .probe(ProbeKind::Events, page, &windows)
+            .await?;
+        let reads = dirty_by_version(&local, &answers)
+            .map(|i| read_with("filters", windows[i].clone()))
+            .collect();
+        // A Montréal day d is UTC day d or d + 1: days `from` through `to - 1` are in the
+        // window whichever day Gazelle's filter compares.
+        let inside = (start_of(from), start_of(to));
+        let vanished = vanished(&local, &answers, |placed| {
+            placed >= inside.0.as_str() && placed < inside.1.as_str()
+        });
+        Ok(Window { reads, vanished })
     }
 
     async fn probe_invoices(&self, page: u32, piece: usize) -> Result<Vec<Read>, PassError> {
@@ -164,6 +199,27 @@ impl SyncEngine {
             .into_iter()
             .collect())
     }
+}
+
+/// Stored ids placed `inside` the window that no answer lists; none when an answer did not
+/// list its whole piece (`more`), since absence then proves nothing.
+fn vanished(
+    local: &[Version],
+    answers: &[ProbeWindow],
+    inside: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    if answers.iter().any(|a| a.more) {
+        return Vec::new();
+    }
+    let listed: HashSet<&str> = answers
+        .iter()
+        .flat_map(|a| a.nodes.iter().map(|n| n.id.as_str()))
+        .collect();
+    local
+        .iter()
+        .filter(|v| inside(&v.placed_at) && !listed.contains(v.external_id.as_str()))
+        .map(|v| v.external_id.clone())
+        .collect()
 }
 
 fn shift(date: Date, days: i64) -> Date {

@@ -151,7 +151,15 @@ impl Pusher {
         let mut tx = self.store.begin_write().await?;
         let keep_going = match outcome {
             Ok(()) => true,
-            Err(Failure::Store(e)) => return Err(e),
+            // One entry's local failure (a constraint, a vanished row) is that entry's: it is
+            // retried, then dead with its reason, and the cycle goes on with the others. A
+            // database that cannot write at all fails the bookkeeping below and stops the
+            // cycle there.
+            Err(Failure::Store(e)) => {
+                self.retry_or_dead(&mut tx, entry, &format!("local database: {e}"), report)
+                    .await?;
+                true
+            }
             Err(Failure::Local(message)) => {
                 self.dead(&mut tx, entry, &message, report).await?;
                 true
@@ -181,34 +189,36 @@ impl Pusher {
                 return Ok(false);
             }
             Err(Failure::Api(e)) => {
-                let attempts = entry.attempts + 1;
-                if attempts >= MAX_ATTEMPTS {
-                    self.dead(
-                        &mut tx,
-                        entry,
-                        &format!("gave up after {attempts} tries: {e}"),
-                        report,
-                    )
+                self.retry_or_dead(&mut tx, entry, &e.to_string(), report)
                     .await?;
-                } else {
-                    let wait = SignedDuration::try_from(outbox::retry_delay(attempts))
-                        .unwrap_or(SignedDuration::MAX);
-                    let next = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
-                    outbox::mark_retry(
-                        &mut tx,
-                        entry.id,
-                        &e.to_string(),
-                        &store::time::utc_text(next),
-                    )
-                    .await?;
-                    report.retrying += 1;
-                    tracing::warn!(entry = entry.id, attempts, error = %e, "push failed; will retry");
-                }
                 true
             }
         };
         commit(tx).await?;
         Ok(keep_going)
+    }
+
+    /// A failed try: again later, or dead after [`MAX_ATTEMPTS`].
+    async fn retry_or_dead(
+        &self,
+        tx: &mut Connection,
+        entry: &Entry,
+        error: &str,
+        report: &mut PushReport,
+    ) -> Result<(), StoreError> {
+        let attempts = entry.attempts + 1;
+        if attempts >= MAX_ATTEMPTS {
+            return self
+                .dead(tx, entry, &format!("gave up after {attempts} tries: {error}"), report)
+                .await;
+        }
+        let wait =
+            SignedDuration::try_from(outbox::retry_delay(attempts)).unwrap_or(SignedDuration::MAX);
+        let next = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
+        outbox::mark_retry(tx, entry.id, error, &store::time::utc_text(next)).await?;
+        report.retrying += 1;
+        tracing::warn!(entry = entry.id, attempts, error, "push failed; will retry");
+        Ok(())
     }
 
     async fn dead(
@@ -557,6 +567,11 @@ impl Pusher {
     }
 
     /// An event upstream that is this creation (after an interrupted send).
+    ///
+    /// Whether `startOn`/`endOn` compare Montréal days or UTC days is undocumented (API.md,
+    /// "Identifiers, dates, money"): the search asks for the local day and the next one,
+    /// which holds the event under both readings (a Montréal day d is UTC day d or d + 1),
+    /// then matches the exact start, client, technician and title.
     async fn find_created(
         &self,
         a: &local::LocalAppointment,
@@ -567,23 +582,38 @@ impl Pusher {
                 a.id, a.start_at
             ))
         })?;
-        let day = start
+        let local_day = start
             .to_zoned(self.config.business.timezone.time_zone())
-            .date()
-            .to_string();
-        let filters = json!({"startOn": day, "endOn": day, "userId": [a.technician_id]});
-        let data: Value = self
-            .client
-            .execute(documents::EVENTS, json!({"first": 100, "filters": filters}))
-            .await?;
-        let page: model::Page<model::Event> =
-            serde_json::from_value(data["allEventsBatched"].clone())
-                .map_err(|e| Failure::Local(format!("unexpected events page: {e}")))?;
-        Ok(page.nodes.into_iter().find(|e| {
-            e.start == Some(start)
-                && e.title.as_deref() == a.description.as_deref()
-                && e.client.as_ref().map(|c| &c.id) == a.client_external_id.as_ref()
-        }))
+            .date();
+        let utc_day = start.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let (from, to) = (local_day.min(utc_day), local_day.max(utc_day));
+        let filters = json!({
+            "startOn": from.to_string(),
+            "endOn": to.to_string(),
+            "userId": [a.technician_id],
+        });
+        let mut variables = serde_json::Map::new();
+        variables.insert("filters".into(), filters);
+        let pages = self.client.pages::<model::Event>(
+            documents::EVENTS,
+            "allEventsBatched",
+            variables,
+            None,
+        );
+        futures_util::pin_mut!(pages);
+        while let Some(page) = futures_util::StreamExt::next(&mut pages).await {
+            let found = page?.nodes.into_iter().find(|e| {
+                e.start == Some(start)
+                    && e.title.as_deref().unwrap_or_default()
+                        == a.description.as_deref().unwrap_or_default()
+                    && e.client.as_ref().map(|c| &c.id) == a.client_external_id.as_ref()
+                    && e.user.as_ref().map(|u| u.id.as_str()) == Some(a.technician_id.as_str())
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     async fn create_event(&self, entry: &Entry, report: &mut PushReport) -> Result<(), Failure> {

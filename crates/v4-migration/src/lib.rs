@@ -397,6 +397,8 @@ async fn import(
                 last_name: r.text("LastName"),
                 email: r.text("Email"),
                 phone: r.text("Phone"),
+                address: None,
+                archived: false,
                 updated_at: r.parse("UpdatedAt", instant)?,
             })
         }),
