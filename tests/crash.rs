@@ -136,10 +136,10 @@ async fn a_sync_killed_at_random_points_ends_identical_to_an_uninterrupted_one()
 }
 
 /// The daemon killed (SIGKILL) in the middle of a full sync: the restarted daemon marks the
-/// run interrupted, the next full sync resumes after the last committed page, and the mirror
-/// ends complete.
+/// run interrupted, the next full sync starts that pass over (a saved cursor is never
+/// trusted), and the mirror ends complete.
 #[test]
-fn a_daemon_killed_during_a_sync_resumes_where_it_stopped() {
+fn a_daemon_killed_during_a_sync_ends_complete() {
     let sim = SimProcess::start("tiny");
     // Small pages, few requests a second: the full sync lasts long enough to be killed.
     let sandbox = Sandbox::new(&format!(
@@ -184,7 +184,7 @@ fn a_daemon_killed_during_a_sync_resumes_where_it_stopped() {
     assert!(
         sandbox
             .logs()
-            .contains("resuming after the last committed page")
+            .contains("an interrupted pass starts again from its first page")
     );
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());

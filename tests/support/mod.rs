@@ -168,10 +168,23 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
+    /// The simulator as the environment sets it (`GAZELLE_SIM_CURSORS`,
+    /// `GAZELLE_SIM_DATE_FILTERS`: `make test` runs some suites again in hostile mode).
     pub fn start(dataset: &str) -> SimProcess {
+        SimProcess::start_with(dataset, &[])
+    }
+
+    /// Offset cursors and UTC date filters whatever the environment says: for the tests of
+    /// what Gazelle leaves undocumented.
+    pub fn hostile(dataset: &str) -> SimProcess {
+        SimProcess::start_with(dataset, &["--cursors", "offset", "--date-filters", "utc"])
+    }
+
+    pub fn start_with(dataset: &str, extra: &[&str]) -> SimProcess {
         use std::io::BufRead;
         let mut child = Command::new(bin("gazelle-sim"))
             .args(["--dataset", dataset, "--port", "0", "--seed", "11"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -219,6 +232,11 @@ impl SimProcess {
         stats["graphql_requests"]
             .as_u64()
             .expect("graphql_requests")
+    }
+
+    /// A DELETE (`/_sim/faults`); returns (status, body).
+    pub fn delete(&self, path: &str) -> (u16, String) {
+        self.request("DELETE", path, "", &[])
     }
 
     /// A minimal HTTP/1.1 POST with a JSON body; returns (status, body).

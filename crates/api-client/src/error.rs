@@ -51,7 +51,7 @@ pub enum ApiError {
     /// The server's paging cannot be followed: a repeated cursor, `hasNextPage` with no
     /// cursor or with empty pages, or far more pages than `totalCount` allows. The pass stops
     /// rather than loop; nothing after the last good page is stored.
-    #[error("{operation}: Gazelle's paging is inconsistent after cursor {cursor:?}: {message}")]
+    #[error("{operation}: Gazelle's paging is inconsistent {}: {message}", after_cursor(cursor))]
     Paging {
         operation: String,
         cursor: Option<String>,
@@ -61,6 +61,13 @@ pub enum ApiError {
     /// A local problem: no credentials configured, token store unreadable, bad redirect URL.
     #[error("{0}")]
     Setup(String),
+}
+
+fn after_cursor(cursor: &Option<String>) -> String {
+    match cursor {
+        Some(c) => format!("after cursor `{c}`"),
+        None => "at the first page".to_owned(),
+    }
 }
 
 impl ApiError {

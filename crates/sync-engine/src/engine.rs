@@ -249,8 +249,8 @@ fn probed(stream: Stream, mode: Mode) -> bool {
         && matches!(stream, Stream::Events | Stream::Timeline | Stream::Invoices)
 }
 
-/// `SyncState.WindowStart` of a complete scan: whether it sweeps. Kept with the cursor so a
-/// resumed scan makes the same choice it made when it started.
+/// `SyncState.WindowStart` of a complete scan: whether it sweeps (for whoever reads the
+/// state; a restarted scan decides again).
 const SWEEP: &str = "sweep";
 const NO_SWEEP: &str = "no-sweep";
 
@@ -421,16 +421,13 @@ impl SyncEngine {
         commit(tx).await
     }
 
-    /// Decides what a pass reads: a resumed pass takes its cursor and choices back.
+    /// Decides what a pass reads. Every pass is a fresh one: a saved cursor only says that a
+    /// pass was interrupted, and that pass starts over from its first page (see the module's
+    /// documentation). Everything it stored before the interruption is re-read, so a restarted
+    /// complete scan decides afresh whether it sweeps, and sweeps what it stored last time too.
     async fn plan(&self, stream: Stream, mode: Mode, run_id: i64) -> Result<Plan, StoreError> {
         let state = sync_log::stream_state(self.store.reader(), stream.name()).await?;
-        // A saved cursor only says that a pass of this mode was interrupted: the pass starts
-        // over from its first page (see the module's documentation), with the choices it made
-        // when it started. A probed pass keeps nothing: its probe finds again whatever was
-        // left unread.
-        let resuming = state.as_ref().filter(|s| {
-            s.mode.as_deref() == Some(mode.as_str()) && s.cursor.is_some() && !probed(stream, mode)
-        });
+        let interrupted = state.as_ref().is_some_and(|s| s.cursor.is_some());
         let high_water = state
             .as_ref()
             .and_then(|s| s.high_water.as_deref())
@@ -439,11 +436,8 @@ impl SyncEngine {
 
         let sweep = if !complete {
             false
-        } else if let Some(s) = resuming {
-            s.window_start.as_deref() != Some(NO_SWEEP)
         } else {
-            // A fresh complete scan: forget the previous scan's ids; sweep only if there is
-            // something to sweep.
+            // Forget the previous scan's ids; sweep only if there is something to sweep.
             let (table, _) = stream.swept()[0];
             let any = store::reads::has_upstream_rows(self.store.reader(), table).await?;
             let mut tx = self.store.begin_write().await?;
@@ -482,21 +476,11 @@ impl SyncEngine {
                     );
                 }
                 Stream::Timeline => {
-                    // The same lower bound for a resumed pass as when it started.
-                    let since = match resuming.and_then(|s| s.window_start.clone()) {
-                        Some(since) => since,
-                        None => {
-                            let since = store::time::utc_text(
-                                Timestamp::now()
-                                    .saturating_sub(days(self.settings.timeline_lookback_days))
-                                    .unwrap_or(Timestamp::UNIX_EPOCH),
-                            );
-                            let mut tx = self.store.begin_write().await?;
-                            sync_log::save_window(&mut tx, stream.name(), &since).await?;
-                            commit(tx).await?;
-                            since
-                        }
-                    };
+                    let since = store::time::utc_text(
+                        Timestamp::now()
+                            .saturating_sub(days(self.settings.timeline_lookback_days))
+                            .unwrap_or(Timestamp::UNIX_EPOCH),
+                    );
                     variables.insert("occurredAtGet".into(), json!(since));
                 }
                 Stream::Invoices => {
@@ -511,7 +495,7 @@ impl SyncEngine {
                 Stream::Users | Stream::Catalogue => {}
             }
         }
-        if resuming.is_some() {
+        if interrupted {
             tracing::info!(
                 stream = stream.name(),
                 mode = mode.as_str(),
