@@ -87,7 +87,10 @@ fn query(sandbox: &Sandbox, sql: &str) -> Vec<Vec<Option<String>>> {
                 (0..row.len())
                     .map(|i| {
                         row.try_get::<Option<String>, _>(i)
-                            .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|n| n.to_string())))
+                            .or_else(|_| {
+                                row.try_get::<Option<i64>, _>(i)
+                                    .map(|v| v.map(|n| n.to_string()))
+                            })
                             .unwrap_or_default()
                     })
                     .collect()
@@ -144,7 +147,10 @@ fn delete_newest_notes(sim: &SimProcess, n: usize) -> BTreeSet<String> {
         json!({"n": n}),
     );
     let mut deleted = BTreeSet::new();
-    for node in page["data"]["allTimelineEntries"]["nodes"].as_array().unwrap() {
+    for node in page["data"]["allTimelineEntries"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
         let id = node["id"].as_str().unwrap();
         let (code, body) = sim.post("/_sim/records/delete", &json!({"id": id}).to_string(), &[]);
         assert!(code == 200 || code == 204, "{code} {body}");
@@ -177,7 +183,10 @@ fn a_complete_scan_killed_then_run_again_after_upstream_deletions_loses_nothing(
         wrongly_deleted.is_empty(),
         "live upstream, tombstoned here: {wrongly_deleted:?}"
     );
-    assert!(left_live.is_empty(), "deleted upstream, live here: {left_live:?}");
+    assert!(
+        left_live.is_empty(),
+        "deleted upstream, live here: {left_live:?}"
+    );
     let tombstoned = ids(
         &sandbox,
         "SELECT ExternalId FROM TimelineEntries WHERE DeletedAt IS NOT NULL",
@@ -304,8 +313,14 @@ fn an_interrupted_evening_creation_is_adopted_under_utc_date_filters_pull_first_
     // 2. The restarted daemon pushes first: it finds the event on the next UTC day.
     let day = interrupted_evening_creation(&sim, &sandbox, daemon, "Soirée A");
     let daemon = start(&sandbox, 2);
-    eventually("the creation settled", || appointment_entries_done(&sandbox) == 1);
-    assert_eq!(upstream_events_titled(&sim, &day, "Soirée A"), 1, "made twice upstream");
+    eventually("the creation settled", || {
+        appointment_entries_done(&sandbox) == 1
+    });
+    assert_eq!(
+        upstream_events_titled(&sim, &day, "Soirée A"),
+        1,
+        "made twice upstream"
+    );
     assert!(sandbox.logs().contains("adopted, not resent"));
 
     // 3. A pull runs before the push: the pulled row and the local one are one record.
@@ -329,7 +344,10 @@ fn an_interrupted_evening_creation_is_adopted_under_utc_date_filters_pull_first_
     assert!(rows[0][0].is_some());
     // The cycle is not stuck: a later edit goes through.
     let (_, _, piano) = tech_and_client(&sim);
-    ok(&sandbox, &["piano", "edit", &piano, "--location", "Salle après"]);
+    ok(
+        &sandbox,
+        &["piano", "edit", &piano, "--location", "Salle après"],
+    );
     eventually("the piano edit pushed", || {
         sim.graphql(
             "query P($id: String!) { piano(id: $id) { location } }",
@@ -384,12 +402,13 @@ fn an_appointment_deleted_upstream_leaves_the_mirror_after_one_incremental_run()
     ok(&sandbox, &["force-sync", "--full", "--wait"]);
     // Booked in Gazelle for an evening three days ahead, seen by an incremental run.
     let (tech, client, _) = tech_and_client(&sim);
-    let start_at = jiff::civil::DateTime::from(day_in_shop(3).parse::<jiff::civil::Date>().unwrap())
-        .checked_add(jiff::Span::new().hours(21))
-        .unwrap()
-        .to_zoned(jiff::tz::TimeZone::get("America/Montreal").unwrap())
-        .unwrap()
-        .timestamp();
+    let start_at =
+        jiff::civil::DateTime::from(day_in_shop(3).parse::<jiff::civil::Date>().unwrap())
+            .checked_add(jiff::Span::new().hours(21))
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("America/Montreal").unwrap())
+            .unwrap()
+            .timestamp();
     let created = sim.graphql(
         "mutation C($input: PrivateEventInput!) { createEvent(input: $input) { event { id } mutationErrors { messages } } }",
         json!({"input": {"title": "Fantôme", "start": start_at.to_string(), "duration": 60,
@@ -414,11 +433,19 @@ fn an_appointment_deleted_upstream_leaves_the_mirror_after_one_incremental_run()
     let before = sim.graphql_requests();
     ok(&sandbox, &["force-sync", "--wait"]);
     let with_deletion = sim.graphql_requests() - before;
-    assert!(ids(&sandbox, &live).is_empty(), "a ghost stays in the mirror");
+    assert!(
+        ids(&sandbox, &live).is_empty(),
+        "a ghost stays in the mirror"
+    );
     let calendar = ok(&sandbox, &["calendar", "--from", &day_in_shop(3), "--json"]);
     assert!(!calendar.contains("Fantôme"), "{calendar}");
-    eprintln!("incremental run requests: {unchanged} with no change, {with_deletion} with one deleted appointment");
-    assert!(with_deletion <= unchanged + 1, "{with_deletion} vs {unchanged}");
+    eprintln!(
+        "incremental run requests: {unchanged} with no change, {with_deletion} with one deleted appointment"
+    );
+    assert!(
+        with_deletion <= unchanged + 1,
+        "{with_deletion} vs {unchanged}"
+    );
     stop(daemon);
 }
 
@@ -446,14 +473,23 @@ fn every_contact_of_every_client_is_mirrored_archived_ones_flagged() {
             }
         }
     }
-    assert!(all.len() > defaults.len(), "the data set has clients with several contacts");
+    assert!(
+        all.len() > defaults.len(),
+        "the data set has clients with several contacts"
+    );
     assert!(!archived.is_empty(), "and archived contacts");
     assert_eq!(
-        ids(&sandbox, "SELECT ExternalId FROM Contacts WHERE DeletedAt IS NULL"),
+        ids(
+            &sandbox,
+            "SELECT ExternalId FROM Contacts WHERE DeletedAt IS NULL"
+        ),
         all
     );
     assert_eq!(
-        ids(&sandbox, "SELECT ExternalId FROM Contacts WHERE Archived = 1"),
+        ids(
+            &sandbox,
+            "SELECT ExternalId FROM Contacts WHERE Archived = 1"
+        ),
         archived
     );
     assert_eq!(

@@ -51,7 +51,10 @@ pub enum ApiError {
     /// The server's paging cannot be followed: a repeated cursor, `hasNextPage` with no
     /// cursor or with empty pages, or far more pages than `totalCount` allows. The pass stops
     /// rather than loop; nothing after the last good page is stored.
-    #[error("{operation}: Gazelle's paging is inconsistent {}: {message}", after_cursor(cursor))]
+    #[error(
+        "{operation}: Gazelle's paging is inconsistent {}: {message}",
+        after_cursor(cursor)
+    )]
     Paging {
         operation: String,
         cursor: Option<String>,

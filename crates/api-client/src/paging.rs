@@ -36,7 +36,10 @@ impl GazelleClient {
         futures_util::stream::unfold(state, move |state| async move {
             let (mut variables, after, mut guard) = state?;
             variables.insert("first".into(), Value::from(self.options().page_size));
-            variables.insert("after".into(), after.clone().map_or(Value::Null, Value::String));
+            variables.insert(
+                "after".into(),
+                after.clone().map_or(Value::Null, Value::String),
+            );
             let result = self
                 .page::<T>(operation, root_field, Value::Object(variables.clone()))
                 .await

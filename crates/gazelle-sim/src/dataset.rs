@@ -855,56 +855,6 @@ fn ascii_lower(name: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_seed_gives_the_same_account() {
-        let a = generate(Size::Tiny, 7);
-        let b = generate(Size::Tiny, 7);
-        let c = generate(Size::Tiny, 8);
-        assert_eq!(a.fingerprint(), b.fingerprint());
-        assert_ne!(a.fingerprint(), c.fingerprint());
-    }
-
-    #[test]
-    fn volumes_and_content_are_realistic() {
-        let w = generate(Size::Tiny, 1);
-        let v = Size::Tiny.volumes();
-        assert_eq!(w.clients.len(), v.clients);
-        assert_eq!(w.pianos.len(), v.pianos);
-        assert_eq!(w.events.len(), v.events);
-        assert_eq!(w.timeline.len(), v.timeline);
-        assert_eq!(w.invoices.len(), v.invoices);
-        let notes: Vec<&str> = w
-            .timeline
-            .values()
-            .filter_map(|t| t.comment.as_deref())
-            .collect();
-        assert!(notes.iter().any(|n| n.contains('%')), "routine readings");
-        assert!(
-            w.pianos
-                .values()
-                .filter(|p| p.dampp_chaser_installed)
-                .count()
-                == v.humidity_controlled
-        );
-        // Every invoice's total is the sum of its lines, each with both taxes.
-        for inv in w.invoices.values() {
-            assert_eq!(inv.total(), inv.sub_total() + inv.tax_total());
-        }
-    }
-
-    #[test]
-    fn quebec_taxes_round_half_up_per_tax() {
-        assert_eq!(quebec_taxes(14500), 725 + 1446); // 1446.375 → 1446
-        assert_eq!(quebec_taxes(10), 1 + 1); // 0.5 → 1, 0.9975 → 1
-        assert_eq!(round_half_up(250, 100), 3);
-        assert_eq!(round_half_up(-250, 100), -3);
-    }
-}
-
 /// Clients with more than one contact (a billing contact and an on-site one, a former contact
 /// archived). Drawn from an RNG of its own, after everything else, so every other record of
 /// a data set is what it was before clients had several contacts.
@@ -955,5 +905,55 @@ fn more_contacts(world: &mut World, seed: u64) {
                 updated_at: at,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_account() {
+        let a = generate(Size::Tiny, 7);
+        let b = generate(Size::Tiny, 7);
+        let c = generate(Size::Tiny, 8);
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn volumes_and_content_are_realistic() {
+        let w = generate(Size::Tiny, 1);
+        let v = Size::Tiny.volumes();
+        assert_eq!(w.clients.len(), v.clients);
+        assert_eq!(w.pianos.len(), v.pianos);
+        assert_eq!(w.events.len(), v.events);
+        assert_eq!(w.timeline.len(), v.timeline);
+        assert_eq!(w.invoices.len(), v.invoices);
+        let notes: Vec<&str> = w
+            .timeline
+            .values()
+            .filter_map(|t| t.comment.as_deref())
+            .collect();
+        assert!(notes.iter().any(|n| n.contains('%')), "routine readings");
+        assert!(
+            w.pianos
+                .values()
+                .filter(|p| p.dampp_chaser_installed)
+                .count()
+                == v.humidity_controlled
+        );
+        // Every invoice's total is the sum of its lines, each with both taxes.
+        for inv in w.invoices.values() {
+            assert_eq!(inv.total(), inv.sub_total() + inv.tax_total());
+        }
+    }
+
+    #[test]
+    fn quebec_taxes_round_half_up_per_tax() {
+        assert_eq!(quebec_taxes(14500), 725 + 1446); // 1446.375 → 1446
+        assert_eq!(quebec_taxes(10), 1 + 1); // 0.5 → 1, 0.9975 → 1
+        assert_eq!(round_half_up(250, 100), 3);
+        assert_eq!(round_half_up(-250, 100), -3);
     }
 }

@@ -98,7 +98,9 @@ impl std::str::FromStr for DateFilters {
         match s {
             "local" => Ok(DateFilters::Local),
             "utc" => Ok(DateFilters::Utc),
-            other => Err(format!("date filters: `{other}` is neither `local` nor `utc`")),
+            other => Err(format!(
+                "date filters: `{other}` is neither `local` nor `utc`"
+            )),
         }
     }
 }
@@ -350,12 +352,24 @@ impl World {
             }))
         };
         let page = match sort.as_deref() {
-            None | Some("CREATED_AT_ASC") => {
-                Paging::indexed(self.behaviour.cursors, &self.clients, args, "CREATED_AT_ASC", false, keep, cached)?
-            }
-            Some("CREATED_AT_DESC") => {
-                Paging::indexed(self.behaviour.cursors, &self.clients, args, "CREATED_AT_DESC", true, keep, cached)?
-            }
+            None | Some("CREATED_AT_ASC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.clients,
+                args,
+                "CREATED_AT_ASC",
+                false,
+                keep,
+                cached,
+            )?,
+            Some("CREATED_AT_DESC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.clients,
+                args,
+                "CREATED_AT_DESC",
+                true,
+                keep,
+                cached,
+            )?,
             Some(s) => Paging::sorted(
                 self.behaviour.cursors,
                 self.clients.values().filter(|c| keep(c)),
@@ -382,12 +396,24 @@ impl World {
             &["CREATED_AT_ASC", "CREATED_AT_DESC", "MAKE_ASC", "MAKE_DESC"],
         )?;
         let page = match sort.as_deref() {
-            None | Some("CREATED_AT_ASC") => {
-                Paging::indexed(self.behaviour.cursors, &self.pianos, args, "CREATED_AT_ASC", false, keep, cached)?
-            }
-            Some("CREATED_AT_DESC") => {
-                Paging::indexed(self.behaviour.cursors, &self.pianos, args, "CREATED_AT_DESC", true, keep, cached)?
-            }
+            None | Some("CREATED_AT_ASC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.pianos,
+                args,
+                "CREATED_AT_ASC",
+                false,
+                keep,
+                cached,
+            )?,
+            Some("CREATED_AT_DESC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.pianos,
+                args,
+                "CREATED_AT_DESC",
+                true,
+                keep,
+                cached,
+            )?,
             Some(s) => Paging::sorted(
                 self.behaviour.cursors,
                 self.pianos.values().filter(|p| keep(p)),
@@ -441,7 +467,15 @@ impl World {
         } else {
             "START_ASC"
         };
-        let page = Paging::indexed(self.behaviour.cursors, &self.events, args, sort, descending, keep, cached)?;
+        let page = Paging::indexed(
+            self.behaviour.cursors,
+            &self.events,
+            args,
+            sort,
+            descending,
+            keep,
+            cached,
+        )?;
         Ok(self.connection(page, "allEventsBatched", args))
     }
 
@@ -534,12 +568,24 @@ impl World {
             ],
         )?;
         let page = match sort.as_deref() {
-            None | Some("CREATED_AT_ASC") | Some("INVOICE_DATE_ASC") => {
-                Paging::indexed(self.behaviour.cursors, &self.invoices, args, "CREATED_AT_ASC", false, keep, cached)?
-            }
-            Some("CREATED_AT_DESC") | Some("INVOICE_DATE_DESC") => {
-                Paging::indexed(self.behaviour.cursors, &self.invoices, args, "CREATED_AT_DESC", true, keep, cached)?
-            }
+            None | Some("CREATED_AT_ASC") | Some("INVOICE_DATE_ASC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.invoices,
+                args,
+                "CREATED_AT_ASC",
+                false,
+                keep,
+                cached,
+            )?,
+            Some("CREATED_AT_DESC") | Some("INVOICE_DATE_DESC") => Paging::indexed(
+                self.behaviour.cursors,
+                &self.invoices,
+                args,
+                "CREATED_AT_DESC",
+                true,
+                keep,
+                cached,
+            )?,
             Some(s) => Paging::sorted(
                 self.behaviour.cursors,
                 self.invoices.values().filter(|i| keep(i)),

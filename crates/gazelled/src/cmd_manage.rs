@@ -401,11 +401,21 @@ async fn handle(context: &Context, verb: &str, args: &Value) -> Result<(Value, b
             context.alerting.low_stock().await;
             read(json!(moved))
         }
-        "outbox.list" => read(json!(
-            store::outbox::list(store.reader(), a.opt("state").as_deref(), 500)
+        "outbox.list" => {
+            let entries = store::outbox::list(store.reader(), a.opt("state").as_deref(), 500)
                 .await
-                .map_err(from_store)?
-        )),
+                .map_err(from_store)?;
+            // `stuck`: in flight past any push's length; a person decides (see the CLI's note).
+            let listed: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    let mut v = json!(e);
+                    v["stuck"] = json!(e.is_stuck());
+                    v
+                })
+                .collect();
+            read(json!(listed))
+        }
         "outbox.retry" | "outbox.discard" => {
             let id = a
                 .int("id")?

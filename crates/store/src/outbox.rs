@@ -300,8 +300,30 @@ pub async fn hold(conn: &mut SqliteConnection, id: i64, conflict_id: i64) -> Res
     Ok(())
 }
 
-/// `gazellectl outbox retry`: a dead (or held) entry goes back to pending, now, with the
-/// upstream version it is now based on when given.
+/// An entry `in_flight` for longer than this is stuck (no push lasts that long: every request
+/// has a timeout); a person may retry or discard it. Its mutation may have reached Gazelle:
+/// a retry searches for it before resending (creations) or resends an idempotent update; a
+/// discard leaves whatever Gazelle applied, for the next pull to bring back.
+pub const STUCK_IN_FLIGHT_MINUTES: i64 = 15;
+
+fn stuck_since() -> String {
+    crate::time::utc_text(
+        jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_mins(STUCK_IN_FLIGHT_MINUTES))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    )
+}
+
+impl Entry {
+    /// In flight for longer than any push lasts (see [`STUCK_IN_FLIGHT_MINUTES`]).
+    pub fn is_stuck(&self) -> bool {
+        self.state == "in_flight" && self.updated_at < stuck_since()
+    }
+}
+
+/// `gazellectl outbox retry`: a dead, held or stuck entry goes back to pending, now, with the
+/// upstream version it is now based on when given. A creation already sent keeps its
+/// `SentAt`, so the push looks for it upstream before creating it again.
 pub async fn retry(
     conn: &mut SqliteConnection,
     id: i64,
@@ -310,17 +332,19 @@ pub async fn retry(
     let done = sqlx::query(
         "UPDATE Outbox SET State = 'pending', NextAttemptAt = NULL, HeldByConflict = NULL,
              BaseUpdatedAt = COALESCE(?2, BaseUpdatedAt), UpdatedAt = ?3
-         WHERE Id = ?1 AND (State = 'dead' OR HeldByConflict IS NOT NULL)",
+         WHERE Id = ?1 AND (State = 'dead' OR HeldByConflict IS NOT NULL
+                            OR (State = 'in_flight' AND UpdatedAt < ?4))",
     )
     .bind(id)
     .bind(base_updated_at)
     .bind(now_text())
+    .bind(stuck_since())
     .execute(conn)
     .await
     .context("retrying an outbox entry")?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Invalid(format!(
-            "outbox entry #{id} is not dead or held: nothing to retry"
+            "outbox entry #{id} is not dead, held or stuck in flight: nothing to retry"
         )));
     }
     Ok(())
@@ -330,16 +354,17 @@ pub async fn retry(
 pub async fn discard(conn: &mut SqliteConnection, id: i64) -> Result<()> {
     let done = sqlx::query(
         "UPDATE Outbox SET State = 'done', Outcome = 'discarded', HeldByConflict = NULL, UpdatedAt = ?2
-         WHERE Id = ?1 AND State IN ('pending', 'dead')",
+         WHERE Id = ?1 AND (State IN ('pending', 'dead') OR (State = 'in_flight' AND UpdatedAt < ?3))",
     )
     .bind(id)
     .bind(now_text())
+    .bind(stuck_since())
     .execute(conn)
     .await
     .context("discarding an outbox entry")?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Invalid(format!(
-            "outbox entry #{id} is not pending or dead: nothing to discard"
+            "outbox entry #{id} is not pending, dead or stuck in flight: nothing to discard (an entry in flight for less than {STUCK_IN_FLIGHT_MINUTES} minutes may be being sent)"
         )));
     }
     Ok(())

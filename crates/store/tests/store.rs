@@ -1120,3 +1120,77 @@ async fn a_batch_with_the_same_id_twice_inserts_then_updates() {
     assert_eq!(row.company_name, "Seconde version");
     assert_eq!(report.counts().inserted, 151);
 }
+
+/// An entry left `in_flight` (a push that never finished) is not touched while a push could
+/// still be sending it; past `STUCK_IN_FLIGHT_MINUTES` a person may retry it (its `SentAt`
+/// kept, so a creation is looked for before being made again) or discard it.
+#[tokio::test]
+async fn an_entry_stuck_in_flight_can_be_retried_or_discarded_but_not_a_fresh_one() {
+    use store::outbox::{self, NewEntry, STUCK_IN_FLIGHT_MINUTES};
+    let (_dir, store) = fresh().await;
+    let mut ids = Vec::new();
+    let mut tx = store.begin_write().await.unwrap();
+    for local_id in [1, 2] {
+        let entry = NewEntry {
+            operation: "create",
+            entity: "Appointments",
+            local_id,
+            action: None,
+            payload: serde_json::json!({"title": "Accord"}),
+            base_updated_at: None,
+            depends_on: None,
+        };
+        let id = outbox::enqueue(&mut tx, &entry).await.unwrap();
+        outbox::mark_in_flight(&mut tx, id).await.unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+
+    // Just sent: neither a retry nor a discard may race the push.
+    let mut tx = store.begin_write().await.unwrap();
+    let refused = outbox::discard(&mut tx, ids[0])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("stuck in flight"), "{refused}");
+    assert!(outbox::retry(&mut tx, ids[0], None).await.is_err());
+    let listed = outbox::list(store.reader(), None, 10).await.unwrap();
+    assert!(listed.iter().all(|e| !e.is_stuck()), "{listed:?}");
+    tx.rollback().await.unwrap();
+
+    // The push stopped long ago.
+    let long_ago = store::time::utc_text(
+        Timestamp::now() - jiff::SignedDuration::from_mins(STUCK_IN_FLIGHT_MINUTES + 1),
+    );
+    let mut tx = store.begin_write().await.unwrap();
+    sqlx::query("UPDATE Outbox SET UpdatedAt = ?1")
+        .bind(&long_ago)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let listed = outbox::list(store.reader(), None, 10).await.unwrap();
+    assert!(listed.iter().all(|e| e.is_stuck()), "{listed:?}");
+
+    let mut tx = store.begin_write().await.unwrap();
+    outbox::retry(&mut tx, ids[0], None).await.unwrap();
+    outbox::discard(&mut tx, ids[1]).await.unwrap();
+    tx.commit().await.unwrap();
+    let retried = outbox::entry(store.reader(), ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retried.state, "pending");
+    assert!(
+        retried.sent_at.is_some(),
+        "a retried creation is looked for first"
+    );
+    let discarded = outbox::entry(store.reader(), ids[1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (discarded.state.as_str(), discarded.outcome.as_deref()),
+        ("done", Some("discarded"))
+    );
+}

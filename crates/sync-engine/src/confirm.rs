@@ -23,8 +23,8 @@ use api_client::probe::ProbeKind;
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use store::records::{APPOINTMENTS, OTHER_EVENTS};
 use store::reconcile;
+use store::records::{APPOINTMENTS, OTHER_EVENTS};
 use store::sync_log::{self, StreamCounts};
 use store::{Counts, StoreError};
 
@@ -48,15 +48,15 @@ impl SyncEngine {
         };
         let mut ids = Vec::new();
         {
-            let mut conn = self
-                .store()
-                .reader()
-                .acquire()
-                .await
-                .map_err(|source| StoreError::Sql {
-                    context: "finding the records a scan did not list",
-                    source,
-                })?;
+            let mut conn =
+                self.store()
+                    .reader()
+                    .acquire()
+                    .await
+                    .map_err(|source| StoreError::Sql {
+                        context: "finding the records a scan did not list",
+                        source,
+                    })?;
             for (table, seen_as) in parents {
                 ids.extend(reconcile::unseen(&mut conn, seen_as, table).await?.ids);
             }
@@ -78,14 +78,8 @@ impl SyncEngine {
                     .await?
             }
             Stream::Invoices => {
-                self.store_alive::<model::Invoice>(
-                    LookupKind::Invoices,
-                    &ids,
-                    plan,
-                    counts,
-                    errors,
-                )
-                .await?
+                self.store_alive::<model::Invoice>(LookupKind::Invoices, &ids, plan, counts, errors)
+                    .await?
             }
             Stream::Timeline => {
                 let alive = self.timeline_alive(&ids).await?;
@@ -181,10 +175,10 @@ impl SyncEngine {
             let answer = &answers[i];
             let listed = answer.nodes.iter().any(|n| &n.id == id);
             let reached_past = !answer.more
-                || answer
-                    .nodes
-                    .iter()
-                    .any(|n| n.occurred_at.is_some_and(|t| t.as_second() > at.as_second()));
+                || answer.nodes.iter().any(|n| {
+                    n.occurred_at
+                        .is_some_and(|t| t.as_second() > at.as_second())
+                });
             if listed || !reached_past {
                 alive.push(id.clone());
             }

@@ -242,7 +242,6 @@ pub(crate) struct Plan {
     variables: Map<String, Value>,
 }
 
-
 /// Whether a pass probes before it reads (incremental passes over a window).
 fn probed(stream: Stream, mode: Mode) -> bool {
     mode == Mode::Incremental
@@ -598,8 +597,10 @@ impl SyncEngine {
             macro_rules! paged {
                 ($node:ty, $operation:expr, $root:literal) => {
                     newest = newest.max(
-                        self.pages::<$node>(plan, &read, $operation, $root, counts, errors, progress)
-                            .await?,
+                        self.pages::<$node>(
+                            plan, &read, $operation, $root, counts, errors, progress,
+                        )
+                        .await?,
                     )
                 };
             }

@@ -126,10 +126,7 @@ fn contact_record(client: &str, k: &model::Contact) -> ContactRecord {
         client_external_id: client.to_owned(),
         first_name: k.first_name.clone(),
         last_name: k.last_name.clone(),
-        email: k
-            .default_email
-            .as_ref()
-            .and_then(|e| non_empty(&e.email)),
+        email: k.default_email.as_ref().and_then(|e| non_empty(&e.email)),
         phone: k
             .default_phone
             .as_ref()

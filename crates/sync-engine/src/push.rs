@@ -209,7 +209,12 @@ impl Pusher {
         let attempts = entry.attempts + 1;
         if attempts >= MAX_ATTEMPTS {
             return self
-                .dead(tx, entry, &format!("gave up after {attempts} tries: {error}"), report)
+                .dead(
+                    tx,
+                    entry,
+                    &format!("gave up after {attempts} tries: {error}"),
+                    report,
+                )
                 .await;
         }
         let wait =

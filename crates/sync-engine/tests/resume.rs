@@ -20,7 +20,9 @@ enum Change {
     /// Delete the `n`-th timeline entry, newest first: mostly ones the interrupted scan read.
     DeleteNote(usize),
     /// A note occurring `hours_ago` (the timeline lists newest first: near the top).
-    NewNote { hours_ago: i64 },
+    NewNote {
+        hours_ago: i64,
+    },
     DeletePiano(usize),
     DeleteClient(usize),
 }
@@ -137,10 +139,22 @@ async fn case(first_sync: bool, interrupt_after: u32, changes: Vec<Change>) {
     let w = gazelle_sim::server::lock(&sim.state.world).clone();
     let upstream = |ids: Vec<&String>| ids.into_iter().cloned().collect::<BTreeSet<_>>();
     for (table, expected) in [
-        ("TimelineEntries", upstream(w.timeline.values().map(|t| &t.id).collect())),
-        ("Pianos", upstream(w.pianos.values().map(|p| &p.id).collect())),
-        ("Clients", upstream(w.clients.values().map(|c| &c.id).collect())),
-        ("Contacts", upstream(w.contacts.values().map(|c| &c.id).collect())),
+        (
+            "TimelineEntries",
+            upstream(w.timeline.values().map(|t| &t.id).collect()),
+        ),
+        (
+            "Pianos",
+            upstream(w.pianos.values().map(|p| &p.id).collect()),
+        ),
+        (
+            "Clients",
+            upstream(w.clients.values().map(|c| &c.id).collect()),
+        ),
+        (
+            "Contacts",
+            upstream(w.contacts.values().map(|c| &c.id).collect()),
+        ),
     ] {
         let got = live(&store, table).await;
         let tombstoned_alive: Vec<_> = expected.difference(&got).collect();

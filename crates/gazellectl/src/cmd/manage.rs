@@ -600,6 +600,11 @@ pub enum OutboxCommand {
     Discard { id: i64 },
 }
 
+/// Printed under `outbox list` when an entry is stuck in flight: what each choice means.
+const STUCK_NOTE: &str = "A stuck entry was being sent when its push stopped: Gazelle may have applied it.\n  \
+     `gazellectl outbox retry <#>` sends it again (a creation is first looked for in Gazelle, so it is not made twice);\n  \
+     `gazellectl outbox discard <#>` drops it (what Gazelle applied stays there and comes back with the next pull).";
+
 pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
     let result = match command {
         OutboxCommand::List { state, json } => manage(file, "outbox.list", json!({"state": state}))
@@ -609,11 +614,15 @@ pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
                     return;
                 }
                 let mut t = table(&["#", "edit", "record", "state", "tries", "last error"]);
+                let mut stuck = false;
                 for e in d.as_array().into_iter().flatten() {
-                    let held = if e["held_by_conflict"].is_null() {
-                        String::new()
-                    } else {
+                    let held = if !e["held_by_conflict"].is_null() {
                         format!(" (held: conflict #{})", text(&e["held_by_conflict"]))
+                    } else if e["stuck"].as_bool() == Some(true) {
+                        stuck = true;
+                        " (stuck)".to_owned()
+                    } else {
+                        String::new()
                     };
                     t.add_row([
                         text(&e["id"]),
@@ -629,11 +638,14 @@ pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
                     ]);
                 }
                 println!("{t}");
+                if stuck {
+                    println!("{STUCK_NOTE}");
+                }
             }),
         OutboxCommand::Retry { id } => manage(file, "outbox.retry", json!({"id": id}))
             .map(|_| println!("Entry #{id} will be sent again.")),
         OutboxCommand::Discard { id } => manage(file, "outbox.discard", json!({"id": id}))
-            .map(|_| println!("Entry #{id} discarded.")),
+            .map(|_| println!("Entry #{id} discarded. If it had been sent, whatever Gazelle applied stays there and comes back with the next pull.")),
     };
     result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
 }
