@@ -70,3 +70,28 @@ fn gazellectl_migrate_v4_imports_reports_and_is_idempotent() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a folder"));
 }
+
+/// The daemon and the migration take one lock, `<data_dir>/gazelled.lock`, wherever
+/// `paths.database` puts the database: never two writers.
+#[test]
+fn the_migration_is_refused_while_the_daemon_runs_on_a_database_outside_data_dir() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let database = elsewhere.path().join("shop/gazelle.sqlite3");
+    let sandbox = Sandbox::new(&format!("database = \"{}\"\n", database.display()));
+    let dir = sandbox.root().join("export");
+    export(&dir);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    assert!(database.is_file(), "the daemon uses the configured database");
+
+    let busy = sandbox.run("gazellectl", &["migrate-v4", &dir.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert_eq!(busy.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("gazelled is running"), "{stderr}");
+    assert!(
+        !database.parent().unwrap().join("gazelled.lock").exists(),
+        "no second lock beside the database"
+    );
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

@@ -77,6 +77,12 @@ impl Paths {
             |p| p.as_path().to_owned(),
         )
     }
+    /// The single-writer lock: every process that writes the database (the daemon, the V4
+    /// migration) takes it, always in `data_dir` whatever `database` says, so two processes
+    /// configured alike can never both write.
+    pub fn lock_file(&self) -> std::path::PathBuf {
+        self.data_dir.join("gazelled.lock")
+    }
     pub fn socket(&self) -> std::path::PathBuf {
         self.socket.as_ref().map_or_else(
             || self.data_dir.join("run/gazelled.sock"),

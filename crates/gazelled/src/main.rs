@@ -62,7 +62,7 @@ fn run(args: Args) -> Result<(), Failure> {
         args.foreground,
     )
     .map_err(Failure::Telemetry)?;
-    let lock = lock::InstanceLock::acquire(&config.paths.data_dir.join("gazelled.lock"))?;
+    let lock = lock::InstanceLock::acquire(&config.paths.lock_file())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -33,12 +33,8 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
     };
     let config = loaded.config;
     let database = args.db.clone().unwrap_or_else(|| config.paths.database());
-    // The daemon's lock lives in the data directory of the database it uses.
-    let lock_path = database.parent().map_or_else(
-        || config.paths.data_dir.join("gazelled.lock"),
-        |d| d.join("gazelled.lock"),
-    );
-    let _lock = match daemon_stopped(&lock_path) {
+    // The daemon's own lock (always in `data_dir`), held for the whole import.
+    let _lock = match daemon_stopped(&config.paths.lock_file()) {
         Ok(lock) => lock,
         Err(code) => return code,
     };
@@ -114,12 +110,13 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
 }
 
 /// Holds the daemon's lock for the duration of the import, or says the daemon is running.
-fn daemon_stopped(lock_path: &Path) -> Result<Option<std::fs::File>, ExitCode> {
-    let Some(dir) = lock_path.parent() else {
-        return Ok(None);
-    };
-    if !dir.exists() {
-        return Ok(None); // No daemon ever ran here.
+fn daemon_stopped(lock_path: &Path) -> Result<std::fs::File, ExitCode> {
+    // Created as the daemon would (private), so a daemon started during the import waits.
+    if let Some(dir) = lock_path.parent()
+        && let Err(e) = store::open::create_private_dir(dir)
+    {
+        eprintln!("gazellectl: cannot create {}: {e}", dir.display());
+        return Err(ExitCode::from(EXIT_FAILED));
     }
     let file = match OpenOptions::new()
         .create(true)
@@ -137,7 +134,7 @@ fn daemon_stopped(lock_path: &Path) -> Result<Option<std::fs::File>, ExitCode> {
         }
     };
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => {
             eprintln!(
                 "gazellectl: gazelled is running on this database; stop it first (`launchctl bootout gui/$(id -u)/ca.assistantgazelle.gazelled`, or Ctrl-C), then run the migration"
