@@ -186,3 +186,85 @@ fn a_panicking_run_is_reported_failed_and_frees_the_runner() {
     assert!(success, "{text}");
     stop(daemon);
 }
+
+/// Starts the daemon expecting it to refuse to start: its exit code and stderr.
+fn refused_start(sandbox: &Sandbox) -> (Option<i32>, String) {
+    let mut daemon = sandbox
+        .command("gazelled")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut daemon, Duration::from_secs(30));
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    daemon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stderr)
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn the_socket_directory_is_never_chmod_ed_unless_the_daemon_owns_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().unwrap();
+    // A home-like directory, readable by others: refused, left as it was.
+    let home = root.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = home.join("gazelled.sock");
+    let sandbox = Sandbox::new(&format!("socket = \"{}\"\n", socket.display()));
+    let (code, stderr) = refused_start(&sandbox);
+    assert_eq!(code, Some(73), "{stderr}");
+    assert!(
+        stderr.contains(&home.display().to_string()) && stderr.contains("not private"),
+        "{stderr}"
+    );
+    assert_eq!(mode_of(&home), 0o755, "the user's directory keeps its mode");
+
+    // Made private by its owner: the daemon starts there and changes nothing.
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o710)).unwrap();
+    let (code, stderr) = refused_start(&sandbox);
+    assert_eq!(code, Some(73), "group access is not private: {stderr}");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    assert_eq!(mode_of(&socket), 0o600);
+    ok(&sandbox, &["status"]);
+    stop(daemon);
+    assert_eq!(mode_of(&home), 0o700);
+}
+
+#[test]
+fn only_a_stale_socket_is_ever_removed() {
+    let sandbox = Sandbox::new("");
+    let socket = sandbox.data_dir().join("run/gazelled.sock");
+    std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+    std::fs::write(&socket, "a file of the user's, not a socket").unwrap();
+    let (code, stderr) = refused_start(&sandbox);
+    assert_eq!(code, Some(73), "{stderr}");
+    assert!(stderr.contains("is not a socket"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&socket).unwrap(),
+        "a file of the user's, not a socket"
+    );
+
+    // A stale socket (its daemon killed) is replaced.
+    std::fs::remove_file(&socket).unwrap();
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    signal(&daemon, "KILL");
+    wait_exit(&mut daemon, Duration::from_secs(10));
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    ok(&sandbox, &["status"]);
+    stop(daemon);
+}

@@ -82,7 +82,10 @@ fn the_migration_is_refused_while_the_daemon_runs_on_a_database_outside_data_dir
     export(&dir);
     let mut daemon = sandbox.spawn_daemon();
     sandbox.wait_for_log(&mut daemon, "gazelled ready");
-    assert!(database.is_file(), "the daemon uses the configured database");
+    assert!(
+        database.is_file(),
+        "the daemon uses the configured database"
+    );
 
     let busy = sandbox.run("gazellectl", &["migrate-v4", &dir.display().to_string()]);
     let stderr = String::from_utf8_lossy(&busy.stderr);

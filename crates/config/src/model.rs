@@ -85,9 +85,14 @@ impl Paths {
     }
     pub fn socket(&self) -> std::path::PathBuf {
         self.socket.as_ref().map_or_else(
-            || self.data_dir.join("run/gazelled.sock"),
+            || self.socket_dir().join("gazelled.sock"),
             |p| p.as_path().to_owned(),
         )
+    }
+    /// The directory the daemon owns for its socket (`<data_dir>/run`): it creates it and
+    /// keeps it 0700. A `socket` elsewhere lives in a directory the user owns.
+    pub fn socket_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("run")
     }
     pub fn token_file(&self) -> std::path::PathBuf {
         self.token_file.as_ref().map_or_else(

@@ -1,7 +1,8 @@
 //! The control socket.
 //!
 //! A Unix socket in a directory only the user can enter (0700), itself 0600. A socket file
-//! left by a dead daemon is detected by a connect probe and replaced. Each peer's uid must be
+//! left by a dead daemon is detected by a connect probe and replaced; nothing else at that
+//! path is ever removed, and a directory the daemon does not own is never chmod-ed. Each peer's uid must be
 //! the daemon's own. Frames are capped (see `protocol`), an idle connection is closed after
 //! [`IDLE_TIMEOUT`], and a malformed frame is answered with an error, never a crash.
 
@@ -35,7 +36,14 @@ pub struct Context {
 }
 
 /// Binds the socket, replacing a stale one.
-pub async fn bind(path: &Path) -> Result<(UnixListener, u32), String> {
+///
+/// `owns_dir`: the directory is the daemon's own (the default `<data_dir>/run/`), created
+/// and kept at 0700. Any other directory is the user's: it is created (0700) when missing,
+/// and otherwise must already be private to `uid` (no group or other access); the daemon
+/// never changes the permissions of a directory it does not own (`~/gazelled.sock` must not
+/// make the home directory 0700). Only a stale *socket* is ever removed.
+pub async fn bind(path: &Path, owns_dir: bool, uid: u32) -> Result<(UnixListener, u32), String> {
+    use std::os::unix::fs::FileTypeExt;
     let length = path.as_os_str().len();
     if length >= MAX_SOCKET_PATH {
         return Err(format!(
@@ -45,19 +53,46 @@ pub async fn bind(path: &Path) -> Result<(UnixListener, u32), String> {
     }
     let dir = path
         .parent()
+        .filter(|d| !d.as_os_str().is_empty())
         .ok_or_else(|| format!("socket path {} has no directory", path.display()))?;
-    store::open::create_private_dir(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // The directory may predate us with looser permissions: tighten it.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("cannot secure {}: {e}", dir.display()))?;
-    if path.exists() {
-        if UnixStream::connect(path).await.is_ok() {
-            return Err(format!("another daemon answers on {}", path.display()));
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            store::open::create_private_dir(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        tracing::info!(socket = %path.display(), "replacing a stale socket left by a dead daemon");
-        std::fs::remove_file(path)
-            .map_err(|e| format!("cannot remove the stale socket {}: {e}", path.display()))?;
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+        // Ours (it may predate a fix of its permissions): tighten it.
+        Ok(_) if owns_dir => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot secure {}: {e}", dir.display()))?,
+        Ok(meta) if meta.uid() != uid || meta.mode() & 0o077 != 0 => {
+            return Err(format!(
+                "the control socket's directory {} is not private (mode {:o}, owner uid {}): \
+                 paths.socket must be in a directory only you can enter (chmod 700), or left \
+                 unset for the default <data_dir>/run/gazelled.sock",
+                dir.display(),
+                meta.mode() & 0o7777,
+                meta.uid()
+            ));
+        }
+        Ok(_) => {}
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if UnixStream::connect(path).await.is_ok() {
+                return Err(format!("another daemon answers on {}", path.display()));
+            }
+            tracing::info!(socket = %path.display(), "replacing a stale socket left by a dead daemon");
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot remove the stale socket {}: {e}", path.display()))?;
+        }
+        Ok(_) => {
+            return Err(format!(
+                "{} exists and is not a socket: it is left as it is; move it away or set paths.socket to another path",
+                path.display()
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
     let listener = UnixListener::bind(path)
         .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;

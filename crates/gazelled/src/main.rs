@@ -127,7 +127,14 @@ fn run(args: Args) -> Result<(), Failure> {
         .await
         .map_err(Failure::Schedule)?;
         let socket = config.paths.socket();
-        let (listener, owner) = control::bind(&socket).await.map_err(Failure::Socket)?;
+        // The daemon's own uid: the owner of the lock file it just created.
+        let uid = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(lock.path()).map_err(|e| Failure::Socket(e.to_string()))?,
+        );
+        let owns_dir = socket.parent() == Some(config.paths.socket_dir().as_path());
+        let (listener, owner) = control::bind(&socket, owns_dir, uid)
+            .await
+            .map_err(Failure::Socket)?;
         let context = std::sync::Arc::new(control::Context {
             runner,
             alerting,
