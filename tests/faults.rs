@@ -268,3 +268,28 @@ fn only_a_stale_socket_is_ever_removed() {
     ok(&sandbox, &["status"]);
     stop(daemon);
 }
+
+#[test]
+fn an_oversized_configuration_file_is_refused_at_once_naming_it() {
+    let sandbox = Sandbox::new("");
+    // Valid TOML, 2 MiB of comments: the wrong file, say, or a runaway script.
+    let mut text = std::fs::read_to_string(sandbox.config()).unwrap();
+    let line = format!("# {}\n", "x".repeat(1022));
+    text.push_str(&line.repeat(2048));
+    std::fs::write(sandbox.config(), text).unwrap();
+    let config = sandbox.config().display().to_string();
+
+    let (code, stderr) = refused_start(&sandbox);
+    assert_eq!(code, Some(78), "EX_CONFIG: {stderr}");
+    assert!(
+        stderr.contains(&config) && stderr.contains("is refused"),
+        "{stderr}"
+    );
+    let (success, text) = bounded(&sandbox, &["config"], Duration::from_secs(30));
+    assert!(!success, "{text}");
+    assert!(
+        text.contains(&config) && text.contains("is refused"),
+        "{text}"
+    );
+    assert!(!sandbox.database().exists(), "nothing was touched");
+}

@@ -16,12 +16,22 @@ pub const CONFIG_ENV: &str = "GAZELLE_CONFIG";
 
 const ENV_PREFIX: &str = "GAZELLE_";
 
+/// The largest configuration file read: a real one is a few KiB, and a parser handed a file
+/// of hundreds of MiB (the wrong file, a log) would take gigabytes and minutes.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Why the configuration could not be loaded. Each problem names the key and where its
 /// value came from (a file, an environment variable).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {} does not exist", .0.display())]
     Missing(PathBuf),
+    #[error(
+        "configuration file {} is {size} bytes: a configuration is a few KiB, and anything over {} bytes is refused (is it the right file?)",
+        .path.display(),
+        MAX_CONFIG_BYTES
+    )]
+    TooLarge { path: PathBuf, size: u64 },
     #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<String>),
 }
@@ -53,6 +63,15 @@ pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         Some(path) => return Err(ConfigError::Missing(path)),
         None => Some(platform::config_file()).filter(|p| p.is_file()),
     };
+    if let Some(path) = &file {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.clone(),
+                size,
+            });
+        }
+    }
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
     if let Some(file) = &file {
         figment = figment.merge(Toml::file_exact(file));
