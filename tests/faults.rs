@@ -293,3 +293,59 @@ fn an_oversized_configuration_file_is_refused_at_once_naming_it() {
     );
     assert!(!sandbox.database().exists(), "nothing was touched");
 }
+
+#[test]
+fn a_database_deleted_or_replaced_under_the_daemon_takes_no_more_writes() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim, "");
+    let daemon = start(&sandbox, 1);
+    ok(&sandbox, &["force-sync", "--full", "--wait"]);
+    let clients = sim.graphql("{ allClients(first: 1) { nodes { id } } }", json!({}));
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = [
+        "invoices",
+        "create",
+        "--client",
+        &client,
+        "--description",
+        "Accord",
+        "--price",
+        "120",
+    ];
+    let database = sandbox.database();
+    let database_text = database.display().to_string();
+
+    // Deleted (a cleaning tool, a person): the edit is refused, not written into a file
+    // that disappears at the next restart; status says so.
+    let aside = sandbox.root().join("aside.sqlite3");
+    std::fs::rename(&database, &aside).unwrap();
+    let (success, text) = output(&sandbox, &create);
+    assert!(!success, "{text}");
+    assert!(
+        text.contains(&database_text) && text.contains("was deleted"),
+        "{text}"
+    );
+    let (success, status) = output(&sandbox, &["status"]);
+    assert!(
+        !success && status.contains(&database_text) && status.contains("was deleted"),
+        "{status}"
+    );
+    let (success, text) = output(&sandbox, &["force-sync", "--wait"]);
+    assert!(!success && text.contains("was deleted"), "{text}");
+
+    // Replaced by another file at the same path: refused too.
+    std::fs::copy(&aside, &database).unwrap();
+    let (success, text) = output(&sandbox, &create);
+    assert!(!success, "{text}");
+    assert!(text.contains("was replaced by another file"), "{text}");
+    stop(daemon);
+
+    // A restart opens the file now at the path and works.
+    let daemon = start(&sandbox, 2);
+    ok(&sandbox, &create);
+    ok(&sandbox, &["status"]);
+    stop(daemon);
+}

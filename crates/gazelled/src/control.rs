@@ -373,6 +373,9 @@ async fn runs(context: &Context, limit: u32) -> Result<serde_json::Value, String
 
 /// Everything `gazellectl status` shows.
 async fn status(context: &Context) -> Result<serde_json::Value, String> {
+    // A database deleted or replaced under the daemon: that is the status (the readers
+    // could not open it anyway).
+    context.store.check_file().map_err(|e| e.to_string())?;
     let reader = context.store.reader();
     let streams = store::sync_log::stream_states(reader)
         .await

@@ -25,6 +25,13 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// The file the daemon opened is no longer at its path (deleted, or replaced by another
+    /// file): writing would go to a file nobody will ever read again.
+    #[error(
+        "the database {path} {what} while the daemon was running: nothing more is written; restart gazelled (it opens the file now at that path, or creates one and syncs)"
+    )]
+    FileGone { path: PathBuf, what: &'static str },
+
     #[error("{0}")]
     Invalid(String),
 }

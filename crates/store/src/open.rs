@@ -40,6 +40,18 @@ pub struct Store {
     writer: SqlitePool,
     readers: SqlitePool,
     path: PathBuf,
+    /// The (device, inode) of the file opened: a write first checks the path still names it.
+    identity: Option<(u64, u64)>,
+}
+
+/// The (device, inode) a path names now, `None` if nothing is there.
+fn file_identity(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(Some((meta.dev(), meta.ino()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// A write transaction. Dropping it without `commit` rolls back.
@@ -135,15 +147,35 @@ impl Store {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
+        let identity = file_identity(path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         Ok(Store {
             writer,
             readers,
             path: path.to_owned(),
+            identity,
         })
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE` on the single writer).
+    /// Whether the database path still names the file this store opened. A file deleted or
+    /// replaced under a running daemon would otherwise take writes that vanish on restart.
+    pub fn check_file(&self) -> Result<()> {
+        let gone = |what| StoreError::FileGone {
+            path: self.path.clone(),
+            what,
+        };
+        match file_identity(&self.path) {
+            Ok(now) if now == self.identity => Ok(()),
+            Ok(None) => Err(gone("was deleted")),
+            Ok(Some(_)) => Err(gone("was replaced by another file")),
+            // Unreadable path (a parent's permissions changed): SQLite will say more.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on the single writer), once the path
+    /// is known to still name the database opened.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        self.check_file()?;
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
