@@ -28,10 +28,21 @@ pub fn notify_desktop(config: &config::Config, count: usize, title: &str, what: 
         text.replace(['"', '\\'], ""),
         title.replace(['"', '\\'], "")
     );
-    if let Err(e) = std::process::Command::new("osascript")
+    match std::process::Command::new("osascript")
         .args(["-e", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
         .spawn()
     {
-        tracing::warn!(error = %e, "cannot show a desktop notification");
+        // Reaped off the caller's thread: an unwaited child stays a zombie for the daemon's
+        // whole life, one per notification.
+        Ok(mut child) => {
+            std::thread::spawn(move || {
+                if let Err(e) = child.wait() {
+                    tracing::warn!(error = %e, "osascript did not end cleanly");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot show a desktop notification"),
     }
 }

@@ -31,6 +31,26 @@ use crate::runner::Runner;
 const WAKE_JUMP: Duration = Duration::from_secs(120);
 const WATCH_EVERY: Duration = Duration::from_secs(30);
 
+/// What the clock watcher does after one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// No sleep happened (or no sync is configured).
+    Nothing,
+    /// The Mac slept through scheduled runs: one coalesced catch-up run.
+    CatchUp,
+    /// It slept, but `gazellectl pause` holds every scheduled run, the catch-up included.
+    Paused,
+}
+
+/// A wake is the wall clock moving much more than the monotonic one between two checks.
+fn after_watch(wall: Duration, mono: Duration, paused: bool, configured: bool) -> Wake {
+    match (wall > mono + WAKE_JUMP, paused, configured) {
+        (false, _, _) | (true, _, false) => Wake::Nothing,
+        (true, true, true) => Wake::Paused,
+        (true, false, true) => Wake::CatchUp,
+    }
+}
+
 /// Starts the scheduler and its watchers; they live as long as the daemon's runtime.
 pub async fn start(
     config: &config::Config,
@@ -63,7 +83,15 @@ pub async fn start(
             let (wall, mono) = (jiff::Timestamp::now(), Instant::now());
             let wall_elapsed = wall.duration_since(last_wall).unsigned_abs();
             let mono_elapsed = mono.duration_since(last_mono);
-            if wall_elapsed > mono_elapsed + WAKE_JUMP && runner.engine().is_some() {
+            let woke = after_watch(
+                wall_elapsed,
+                mono_elapsed,
+                runner.is_paused(),
+                runner.engine().is_some(),
+            );
+            if woke == Wake::Paused {
+                tracing::info!("woke from sleep: no catch-up run, syncs are paused");
+            } else if woke == Wake::CatchUp {
                 tracing::info!(
                     slept_seconds = (wall_elapsed - mono_elapsed).as_secs(),
                     "woke from sleep: one catch-up run"
@@ -318,4 +346,23 @@ pub fn next_pull_of(stream: &str, runs: &[(&'static str, Option<String>)]) -> Op
         .filter(|(job, _)| jobs.contains(job))
         .filter_map(|(_, at)| at.clone())
         .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_asks_for_one_catch_up_unless_paused() {
+        let (mono, slept) = (WATCH_EVERY, WATCH_EVERY + Duration::from_secs(3600));
+        assert_eq!(after_watch(slept, mono, false, true), Wake::CatchUp);
+        assert_eq!(after_watch(slept, mono, true, true), Wake::Paused);
+        assert_eq!(after_watch(slept, mono, false, false), Wake::Nothing);
+        assert_eq!(after_watch(mono, mono, false, true), Wake::Nothing);
+        assert_eq!(
+            after_watch(mono + WAKE_JUMP, mono, false, true),
+            Wake::Nothing,
+            "a jump of exactly WAKE_JUMP is not a sleep"
+        );
+    }
 }

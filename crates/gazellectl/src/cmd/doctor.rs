@@ -200,13 +200,13 @@ fn agent_check() -> Check {
         );
     }
     let loaded = if cfg!(target_os = "macos") {
-        std::process::Command::new("launchctl")
-            .args([
-                "print",
-                &format!("gui/{}/{}", super::install::uid(), super::install::LABEL),
-            ])
-            .output()
-            .map(|o| o.status.success())
+        match super::install::uid() {
+            Ok(uid) => std::process::Command::new("launchctl")
+                .args(["print", &format!("gui/{uid}/{}", super::install::LABEL)])
+                .output()
+                .map(|o| o.status.success()),
+            Err(why) => Err(std::io::Error::other(why)),
+        }
     } else {
         std::process::Command::new("systemctl")
             .args(["--user", "is-enabled", "--quiet", "gazelled.service"])

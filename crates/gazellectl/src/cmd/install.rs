@@ -185,12 +185,14 @@ pub fn install(file: Option<&Path>, args: InstallArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let loaded = if cfg!(target_os = "macos") {
-        let domain = format!("gui/{}", uid());
-        // Replace a previous installation: bootout may fail if none was loaded.
-        let _ = Command::new("launchctl")
-            .args(["bootout", &format!("{domain}/{LABEL}")])
-            .status();
-        run(Command::new("launchctl").args(["bootstrap", &domain, &path.display().to_string()]))
+        uid().and_then(|uid| {
+            let domain = format!("gui/{uid}");
+            // Replace a previous installation: bootout may fail if none was loaded.
+            let _ = Command::new("launchctl")
+                .args(["bootout", &format!("{domain}/{LABEL}")])
+                .status();
+            run(Command::new("launchctl").args(["bootstrap", &domain, &path.display().to_string()]))
+        })
     } else {
         run(Command::new("systemctl").args(["--user", "daemon-reload"])).and_then(|()| {
             run(Command::new("systemctl").args(["--user", "enable", "--now", "gazelled.service"]))
@@ -216,7 +218,9 @@ pub fn uninstall(_file: Option<&Path>, args: UninstallArgs) -> ExitCode {
     let path = agent_path(&home);
     if !args.no_unload {
         let _ = if cfg!(target_os = "macos") {
-            run(Command::new("launchctl").args(["bootout", &format!("gui/{}/{LABEL}", uid())]))
+            uid().and_then(|uid| {
+                run(Command::new("launchctl").args(["bootout", &format!("gui/{uid}/{LABEL}")]))
+            })
         } else {
             run(Command::new("systemctl").args(["--user", "disable", "--now", "gazelled.service"]))
         };
@@ -243,15 +247,25 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// The user's uid, for launchd's `gui/<uid>` domain (`id -u`: no unsafe code needed).
-pub(crate) fn uid() -> String {
-    Command::new("id")
+/// The user's uid, for launchd's `gui/<uid>` domain (`id -u`: no unsafe code needed). No
+/// guess when `id` fails: loading the agent into another user's domain (the first user's
+/// 501, say) would be worse than saying so.
+pub(crate) fn uid() -> Result<u32, String> {
+    let out = Command::new("id")
         .arg("-u")
         .output()
+        .map_err(|e| format!("cannot find your user id (`id -u` could not run: {e})"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
         .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "501".into())
+        .filter(|_| out.status.success())
+        .ok_or_else(|| {
+            format!(
+                "cannot find your user id (`id -u` answered `{}`)",
+                text.trim()
+            )
+        })
 }
 
 #[cfg(test)]
