@@ -394,3 +394,124 @@ fn an_incremental_force_sync_asks_little_and_still_finds_a_late_note() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(20)).success());
 }
+
+/// Output of a `gazellectl` child, waited for with a bound.
+fn finished(mut child: std::process::Child, limit: Duration) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    let status = wait_exit(&mut child, limit);
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut text).unwrap();
+    }
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut text).unwrap();
+    }
+    (status.code(), text)
+}
+
+fn piped(sandbox: &Sandbox, args: &[&str]) -> std::process::Child {
+    sandbox
+        .command("gazellectl")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_stopped_daemon_makes_the_cli_fail_clearly_never_hang() {
+    let sandbox = Sandbox::new("");
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    signal(&daemon, "STOP");
+    // Both at once: each must give up on its own bound (30 s), well inside the wait here.
+    let status = piped(&sandbox, &["status"]);
+    let doctor = piped(&sandbox, &["doctor"]);
+    for (name, child) in [("status", status), ("doctor", doctor)] {
+        let (code, text) = finished(child, Duration::from_secs(90));
+        assert_ne!(code, Some(0), "{name}: {text}");
+        assert!(text.contains("did not answer within"), "{name}: {text}");
+    }
+    signal(&daemon, "CONT");
+    let ok = sandbox.run("gazellectl", &["status"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly_never_a_panic() {
+    let sandbox = Sandbox::new("");
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    for args in [&["status"][..], &["completions", "bash"], &["runs"]] {
+        // The reading end is closed before the CLI writes a byte (`gazellectl … | true`).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let child = sandbox
+            .command("gazellectl")
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, stderr) = finished(child, Duration::from_secs(30));
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    let sync = sandbox.run("gazellectl", &["force-sync", "--full", "--wait"]);
+    assert!(sync.status.success());
+    let listed = sandbox.run(
+        "gazellectl",
+        &["calendar", "--from", "2000-01-01", "--json"],
+    );
+    let calendar: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap_or_default();
+    let id = calendar
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|a| a["id"].as_i64())
+        .map_or_else(|| "1".to_owned(), |i| i.to_string());
+    for duration in ["9223372036854775807", "-5", "0", "100000"] {
+        let out = sandbox.run(
+            "gazellectl",
+            &[
+                "appointments",
+                "move",
+                &id,
+                "--start",
+                "2027-01-10 10:00",
+                &format!("--duration={duration}"),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "--duration {duration}: {stderr}"
+        );
+        assert!(
+            stderr.contains("between 1 and 1440"),
+            "{duration}: {stderr}"
+        );
+    }
+    assert!(!sandbox.logs().contains("panicked"), "{}", sandbox.logs());
+    let outbox = sandbox.run("gazellectl", &["outbox", "list", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&outbox.stdout).trim(), "[]");
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

@@ -147,6 +147,26 @@ enum PianoCommand {
     Edit(cmd::manage::PianoEdit),
 }
 
+/// `gazellectl status | head -1`: when whoever reads our output goes away, `println!`
+/// panics ("failed printing to stdout: Broken pipe"). That is the reader's choice, not a
+/// failure: end quietly with 0, as `grep` or `rg` do, instead of a panic message and 101.
+/// Every other panic keeps Rust's report.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
 /// Exit code for an invalid configuration (sysexits.h EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
 
@@ -179,6 +199,7 @@ pub fn load_config(file: Option<&std::path::Path>) -> Result<config::LoadedConfi
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match cli.command {
         Command::Config { json } => cmd::config::run(cli.config.as_deref(), json),
@@ -212,13 +233,19 @@ fn main() -> ExitCode {
         Command::Uninstall(args) => cmd::install::uninstall(cli.config.as_deref(), args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "gazellectl",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+            use std::io::Write as _;
+            // Generated into memory: clap_complete panics on a failed write, and a reader
+            // that stops early (`| head -1`) is no failure.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gazellectl", &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("gazellectl: cannot write the completions: {e}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
         }
         Command::ForceSync {
             full,

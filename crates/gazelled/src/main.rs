@@ -62,6 +62,13 @@ fn run(args: Args) -> Result<(), Failure> {
         args.foreground,
     )
     .map_err(Failure::Telemetry)?;
+    // A panic anywhere (a request handler, a run) goes to the log file too: stderr is
+    // launchd's, and nobody reads it. The task that panicked ends; the daemon goes on.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "internal error (a bug): the task ended, the daemon goes on");
+        default_hook(info);
+    }));
     let lock = lock::InstanceLock::acquire(&config.paths.lock_file())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

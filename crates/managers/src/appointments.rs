@@ -94,9 +94,7 @@ impl<'a> Appointments<'a> {
         minutes: i64,
         except: Option<i64>,
     ) -> Result<Vec<String>> {
-        let end = start
-            .saturating_add(SignedDuration::from_mins(minutes))
-            .unwrap_or(start);
+        let end = start.saturating_add(minutes_span(minutes)).unwrap_or(start);
         // Anything that starts up to a week before may still be going (a long personal block).
         let earliest = start
             .saturating_sub(SignedDuration::from_hours(24 * 7))
@@ -113,7 +111,7 @@ impl<'a> Appointments<'a> {
                 continue;
             };
             let f = s
-                .saturating_add(SignedDuration::from_mins(e.duration.unwrap_or(60)))
+                .saturating_add(minutes_span(e.duration.unwrap_or(60)))
                 .unwrap_or(s);
             if s < end && start < f {
                 warnings.push(format!(
@@ -140,11 +138,7 @@ impl<'a> Appointments<'a> {
         title: &str,
         notes: Option<String>,
     ) -> Result<Outcome> {
-        if !(1..=24 * 60).contains(&duration_minutes) {
-            return invalid(format!(
-                "--duration {duration_minutes}: between 1 and 1440 minutes"
-            ));
-        }
+        check_duration(duration_minutes)?;
         if title.trim().is_empty() {
             return invalid("an appointment needs a title");
         }
@@ -282,6 +276,9 @@ impl<'a> Appointments<'a> {
         start_local: &str,
         duration_minutes: Option<i64>,
     ) -> Result<Outcome> {
+        if let Some(minutes) = duration_minutes {
+            check_duration(minutes)?;
+        }
         let (start, fold) = parse_local(start_local, &self.tz)?;
         let current = {
             let mut conn = self.store.read_connection().await?;
@@ -434,7 +431,7 @@ pub fn ics(appointments: &[local::LocalAppointment], technician: Option<&str>) -
             continue;
         };
         let end = start
-            .saturating_add(SignedDuration::from_mins(a.duration.unwrap_or(60)))
+            .saturating_add(minutes_span(a.duration.unwrap_or(60)))
             .unwrap_or(start);
         let uid = match &a.external_id {
             Some(id) => format!("{id}@gazelleapp.io"),
@@ -473,6 +470,23 @@ pub fn ics(appointments: &[local::LocalAppointment], technician: Option<&str>) -
     }
     fold_line("END:VCALENDAR", &mut out);
     out
+}
+
+/// An appointment lasts 1 to 1440 minutes, whether created or moved on the Mac.
+fn check_duration(minutes: i64) -> Result<()> {
+    if (1..=24 * 60).contains(&minutes) {
+        Ok(())
+    } else {
+        invalid(format!("--duration {minutes}: between 1 and 1440 minutes"))
+    }
+}
+
+/// A span of minutes for time arithmetic. Durations read from Gazelle are not bounded by
+/// us: anything beyond a year is taken as a year, so no value can overflow (`from_mins`
+/// panics past ±1.5e17 minutes).
+fn minutes_span(minutes: i64) -> SignedDuration {
+    const YEAR: i64 = 366 * 24 * 60;
+    SignedDuration::from_mins(minutes.clamp(-YEAR, YEAR))
 }
 
 #[cfg(test)]

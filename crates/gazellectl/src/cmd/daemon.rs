@@ -1,7 +1,8 @@
 //! Talking to `gazelled` over its control socket.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use protocol::{PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
 use tokio::io::BufReader;
@@ -10,10 +11,28 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::{EXIT_FAILED, EXIT_NOT_RUNNING};
 
+/// How long the daemon has to answer a request (and to accept the connection and say hello).
+/// Every verb but a waited-for sync answers in milliseconds; a daemon that says nothing for
+/// this long is stopped (SIGSTOP, a debugger) or stuck, and the user should hear so.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// `force-sync --wait`: the longest silence between two events of a run (its start may wait
+/// for another run to end, and a full sync of a large account reports every page).
+pub const RUN_SILENCE_WITHIN: Duration = Duration::from_secs(30 * 60);
+
 /// A connection that has said hello.
 pub struct Daemon {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
+    socket: PathBuf,
+}
+
+fn silent(socket: &Path, limit: Duration) -> String {
+    format!(
+        "gazelled did not answer within {} s on {}: it is stopped or stuck (`gazellectl logs` shows its last lines; restarting it is safe)",
+        limit.as_secs(),
+        socket.display()
+    )
 }
 
 impl Daemon {
@@ -25,7 +44,13 @@ impl Daemon {
 
     /// Connects and checks the protocol version; says plainly when the daemon is not running.
     pub async fn connect(socket: &Path) -> Result<Daemon, ExitCode> {
-        let stream = UnixStream::connect(socket).await.map_err(|e| {
+        let connecting = tokio::time::timeout(ANSWER_WITHIN, UnixStream::connect(socket))
+            .await
+            .map_err(|_| {
+                eprintln!("gazellectl: {}", silent(socket, ANSWER_WITHIN));
+                ExitCode::from(EXIT_FAILED)
+            })?;
+        let stream = connecting.map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
                 // The socket is private to the user who runs the daemon.
                 eprintln!(
@@ -44,6 +69,7 @@ impl Daemon {
         let mut daemon = Daemon {
             reader: BufReader::new(read),
             writer,
+            socket: socket.to_owned(),
         };
         match daemon.request(&Request::Hello).await? {
             Response::Hello {
@@ -71,6 +97,12 @@ impl Daemon {
 
     /// The daemon's version if one answers on `socket`, else why not (nothing printed).
     pub async fn probe(socket: &Path) -> Result<String, String> {
+        tokio::time::timeout(ANSWER_WITHIN, Self::probe_unbounded(socket))
+            .await
+            .unwrap_or_else(|_| Err(silent(socket, ANSWER_WITHIN)))
+    }
+
+    async fn probe_unbounded(socket: &Path) -> Result<String, String> {
         let stream = UnixStream::connect(socket).await.map_err(|e| {
             format!(
                 "gazelled is not running (no answer on {}: {e})",
@@ -99,14 +131,33 @@ impl Daemon {
     }
 
     pub async fn send(&mut self, request: &Request) -> Result<(), ExitCode> {
-        write_frame(&mut self.writer, request).await.map_err(|e| {
-            eprintln!("gazellectl: lost the daemon: {e}");
-            ExitCode::from(EXIT_FAILED)
-        })
+        let sending = tokio::time::timeout(ANSWER_WITHIN, write_frame(&mut self.writer, request));
+        match sending.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                eprintln!("gazellectl: lost the daemon: {e}");
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+            Err(_) => {
+                eprintln!("gazellectl: {}", silent(&self.socket, ANSWER_WITHIN));
+                Err(ExitCode::from(EXIT_FAILED))
+            }
+        }
     }
 
+    /// The next answer, within [`ANSWER_WITHIN`].
     pub async fn next(&mut self) -> Result<Response, ExitCode> {
-        match read_frame::<_, Response>(&mut self.reader).await {
+        self.next_within(ANSWER_WITHIN).await
+    }
+
+    /// The next answer, or a clear failure after `limit` of silence.
+    pub async fn next_within(&mut self, limit: Duration) -> Result<Response, ExitCode> {
+        let reading = tokio::time::timeout(limit, read_frame::<_, Response>(&mut self.reader));
+        let Ok(read) = reading.await else {
+            eprintln!("gazellectl: {}", silent(&self.socket, limit));
+            return Err(ExitCode::from(EXIT_FAILED));
+        };
+        match read {
             Ok(Some(r)) => Ok(r),
             Ok(None) => {
                 eprintln!("gazellectl: the daemon closed the connection");
@@ -122,6 +173,16 @@ impl Daemon {
     pub async fn request(&mut self, request: &Request) -> Result<Response, ExitCode> {
         self.send(request).await?;
         self.next().await
+    }
+
+    /// A request whose answer may take up to `limit` (a sync that waits for another).
+    pub async fn request_within(
+        &mut self,
+        request: &Request,
+        limit: Duration,
+    ) -> Result<Response, ExitCode> {
+        self.send(request).await?;
+        self.next_within(limit).await
     }
 }
 

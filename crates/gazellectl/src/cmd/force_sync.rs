@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use protocol::{Request, Response};
 
-use super::daemon::Daemon;
+use super::daemon::{Daemon, RUN_SILENCE_WITHIN};
 use crate::EXIT_FAILED;
 
 pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) -> ExitCode {
@@ -23,7 +23,7 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
             streams,
             wait,
         };
-        match daemon.request(&request).await {
+        match daemon.request_within(&request, RUN_SILENCE_WITHIN).await {
             Ok(Response::SyncStarted { joined }) => {
                 println!("{}", if joined { "A sync was already running: following it." } else { "Sync started." });
             }
@@ -41,7 +41,7 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
             return ExitCode::SUCCESS;
         }
         loop {
-            match daemon.next().await {
+            match daemon.next_within(RUN_SILENCE_WITHIN).await {
                 Ok(Response::Progress { event }) => {
                     if event["event"] == "pushed" {
                         let r = &event["report"];
