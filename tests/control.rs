@@ -515,3 +515,104 @@ fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+/// Answers over 64 KiB (many alerts, a long invoice line) are read whole; a write is never
+/// reported failed after it was committed.
+#[test]
+fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    assert!(
+        sandbox
+            .run("gazellectl", &["force-sync", "--full", "--wait"])
+            .status
+            .success()
+    );
+    let scan = sandbox.run("gazellectl", &["alerts", "scan", "--since", "2015-01-01"]);
+    assert!(
+        scan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
+    let all = sandbox.run("gazellectl", &["alerts", "list", "--all", "--json"]);
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let alerts: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let count = alerts["maintenance"].as_array().map_or(0, Vec::len);
+    assert!(count > 40, "{count} alerts");
+    let table = sandbox.run("gazellectl", &["alerts", "list", "--all"]);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+
+    // A 40,000-character line: stored once, reported stored, the invoice readable after.
+    let clients = sim.graphql(
+        "{ allClients(first: 1) { nodes { id } } }",
+        serde_json::json!({}),
+    );
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = sandbox.run(
+        "gazellectl",
+        &[
+            "invoices",
+            "create",
+            "--client",
+            &client,
+            "--description",
+            "Accord",
+            "--price",
+            "120",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let list = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let long = "é".repeat(40_000);
+    let added = sandbox.run(
+        "gazellectl",
+        &[
+            "invoices",
+            "add-line",
+            &id,
+            "--description",
+            &long,
+            "--price",
+            "5",
+        ],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let shown = sandbox.run("gazellectl", &["invoices", "show", &id, "--json"]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.stdout.len() > 64 * 1024,
+        "{} bytes",
+        shown.stdout.len()
+    );
+    assert_eq!(text.matches(&long).count(), 1, "one line, stored once");
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

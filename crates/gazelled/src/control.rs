@@ -137,6 +137,32 @@ pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
     }
 }
 
+/// Writes an answer; one too large for any reader (over [`protocol::MAX_ANSWER`]) is
+/// replaced by an error answer that says so, so the client hears why rather than losing the
+/// connection. (A write the handler committed stays committed: the error says so too.)
+async fn answer<W: tokio::io::AsyncWrite + Unpin>(
+    write: &mut W,
+    response: &Response,
+) -> std::io::Result<()> {
+    match write_frame(write, response).await {
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            tracing::warn!(error = %e, "an answer was too large to send");
+            let message = format!(
+                "the answer is too large to send ({e}); anything this request changed is saved. Ask for less (`--limit`, a narrower date range)"
+            );
+            write_frame(
+                write,
+                &Response::Error {
+                    code: ErrorCode::Internal,
+                    message,
+                },
+            )
+            .await
+        }
+        other => other,
+    }
+}
+
 /// Tells a peer of another uid why it is not served (after its first frame, so its write
 /// does not meet a closed socket), then closes. Nothing of the daemon's state is read.
 async fn refuse(stream: UnixStream, uid: u32, owner: u32) {
@@ -170,7 +196,7 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                 Ok(Ok(Some(request))) => request,
                 Ok(Err(FrameError::Io(e))) => return Err(e),
                 Ok(Err(e)) => {
-                    let too_long = matches!(e, FrameError::TooLong);
+                    let too_long = matches!(e, FrameError::TooLong(_));
                     write_frame(
                         &mut write,
                         &Response::Error {
@@ -204,7 +230,7 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                         message: e,
                     },
                 };
-                write_frame(&mut write, &response).await?;
+                answer(&mut write, &response).await?;
             }
             Request::Runs { limit } => {
                 let response = match runs(context, limit.min(500)).await {
@@ -214,7 +240,7 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
                         message: e,
                     },
                 };
-                write_frame(&mut write, &response).await?;
+                answer(&mut write, &response).await?;
             }
             Request::Pause | Request::Resume => {
                 let paused = matches!(frame, Request::Pause);
@@ -233,11 +259,11 @@ async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()
             | Request::AlertsScan { .. }
             | Request::TestEmail { .. } => {
                 let response = crate::cmd_alerts::serve(context, frame).await;
-                write_frame(&mut write, &response).await?;
+                answer(&mut write, &response).await?;
             }
             Request::Manage { verb, args } => {
                 let response = crate::cmd_manage::serve(context, &verb, &args).await;
-                write_frame(&mut write, &response).await?;
+                answer(&mut write, &response).await?;
             }
             Request::ForceSync {
                 mode,

@@ -1,8 +1,10 @@
 //! The control socket's protocol, shared by `gazelled` and `gazellectl`.
 //!
 //! Newline-delimited JSON: one request per line from the client, one or more response lines
-//! from the daemon (a `force-sync --wait` streams progress, then the report). A frame is at
-//! most [`MAX_FRAME`] bytes. `hello` answers with the daemon's and the protocol's versions and
+//! from the daemon (a `force-sync --wait` streams progress, then the report). Each direction
+//! has its cap ([`Frame::MAX`]), enforced by the writer as well as the reader: a request is
+//! at most [`MAX_REQUEST`] bytes, an answer at most [`MAX_ANSWER`] (a listing of every alert
+//! of a large shop is a few MiB; no answer of the daemon's may fail on size in daily use). `hello` answers with the daemon's and the protocol's versions and
 //! never changes shape, so any `gazellectl` can tell any `gazelled` what is wrong.
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +14,32 @@ use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 /// Bumped on any incompatible change to a request or response other than `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// The largest frame either side accepts.
-pub const MAX_FRAME: usize = 64 * 1024;
+/// The largest request: a verb and its arguments, free text included (an invoice line's
+/// description, a note). Large enough for any text a person types, small enough that a
+/// runaway client cannot make the daemon hold much.
+pub const MAX_REQUEST: usize = 1024 * 1024;
+
+/// The largest answer. Listings are bounded by their `--limit`s (at most thousands of
+/// rows); this cap only stops a runaway, far above any answer a shop can produce.
+pub const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
+/// A frame type and its cap in bytes (the newline excluded).
+pub trait Frame {
+    const MAX: usize;
+}
+
+impl Frame for Request {
+    const MAX: usize = MAX_REQUEST;
+}
+
+impl Frame for Response {
+    const MAX: usize = MAX_ANSWER;
+}
+
+/// Any JSON read where a request is expected (the first frame of a refused peer).
+impl Frame for Value {
+    const MAX: usize = MAX_REQUEST;
+}
 
 /// What `gazellectl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,8 +172,8 @@ pub enum ErrorCode {
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("frame longer than {MAX_FRAME} bytes")]
-    TooLong,
+    #[error("frame longer than {0} bytes")]
+    TooLong(usize),
     #[error("frame is not UTF-8")]
     NotUtf8,
     #[error("malformed frame: {0}")]
@@ -157,11 +183,11 @@ pub enum FrameError {
 }
 
 /// Reads one line-delimited JSON frame, or `None` at end of stream. Never reads more than
-/// [`MAX_FRAME`] bytes into memory.
+/// `T::MAX` bytes into memory.
 pub async fn read_frame<R, T>(reader: &mut BufReader<R>) -> Result<Option<T>, FrameError>
 where
     R: tokio::io::AsyncRead + Unpin,
-    T: for<'de> Deserialize<'de>,
+    T: Frame + for<'de> Deserialize<'de>,
 {
     let mut line = Vec::new();
     loop {
@@ -176,8 +202,8 @@ where
             Some(i) => (&available[..=i], true),
             None => (available, false),
         };
-        if line.len() + chunk.len() > MAX_FRAME + 1 {
-            return Err(FrameError::TooLong);
+        if line.len() + chunk.len() > T::MAX + 1 {
+            return Err(FrameError::TooLong(T::MAX));
         }
         line.extend_from_slice(chunk);
         let used = chunk.len();
@@ -190,20 +216,32 @@ where
 }
 
 /// Decodes one frame's bytes (with or without its newline).
-pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, FrameError> {
-    if bytes.len() > MAX_FRAME + 1 {
-        return Err(FrameError::TooLong);
+pub fn decode<T: Frame + for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, FrameError> {
+    if bytes.len() > T::MAX + 1 {
+        return Err(FrameError::TooLong(T::MAX));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| FrameError::NotUtf8)?;
     serde_json::from_str(text.trim_end()).map_err(|e| FrameError::Malformed(e.to_string()))
 }
 
-/// Writes one frame and its newline.
-pub async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
+/// Writes one frame and its newline. A frame over `T::MAX` is not written at all (the peer
+/// could not read it): the error is [`std::io::ErrorKind::FileTooLarge`], and the
+/// connection is still usable for another frame (an error answer saying so).
+pub async fn write_frame<W: AsyncWrite + Unpin, T: Frame + Serialize>(
     writer: &mut W,
     frame: &T,
 ) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec(frame).map_err(std::io::Error::other)?;
+    if bytes.len() > T::MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "a frame of {} bytes is over the {} bytes its reader accepts",
+                bytes.len(),
+                T::MAX
+            ),
+        ));
+    }
     bytes.push(b'\n');
     writer.write_all(&bytes).await?;
     writer.flush().await
@@ -259,8 +297,8 @@ mod tests {
             assert!(decode::<Request>(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(
-            decode::<Request>(&vec![b' '; MAX_FRAME + 10]),
-            Err(FrameError::TooLong)
+            decode::<Request>(&vec![b' '; MAX_REQUEST + 10]),
+            Err(FrameError::TooLong(MAX_REQUEST))
         ));
         assert_eq!(
             decode::<Request>(br#"{"request":"status","added_later":1}"#).unwrap(),
@@ -270,11 +308,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_endless_line_is_cut_at_the_cap() {
-        let endless = vec![b'a'; MAX_FRAME * 3];
+        let endless = vec![b'a'; MAX_REQUEST * 3];
         let mut reader = BufReader::new(&endless[..]);
         assert!(matches!(
             read_frame::<_, Request>(&mut reader).await,
-            Err(FrameError::TooLong)
+            Err(FrameError::TooLong(MAX_REQUEST))
         ));
         let two = b"{\"request\":\"hello\"}\n{\"request\":\"status\"}\n".to_vec();
         let mut reader = BufReader::new(&two[..]);
@@ -287,6 +325,35 @@ mod tests {
             Some(Request::Status)
         );
         assert_eq!(read_frame::<_, Request>(&mut reader).await.unwrap(), None);
+    }
+
+    /// An answer far over a request's cap travels whole; one over its own cap is refused
+    /// by the writer, which writes nothing, so the reader is not left with half a line.
+    #[tokio::test]
+    async fn answers_have_their_own_cap_enforced_when_writing() {
+        let big = Response::Data {
+            data: Value::String("é".repeat(MAX_REQUEST * 4)),
+        };
+        let mut wire = Vec::new();
+        write_frame(&mut wire, &big).await.unwrap();
+        let mut reader = BufReader::new(&wire[..]);
+        assert_eq!(
+            read_frame::<_, Response>(&mut reader).await.unwrap(),
+            Some(big)
+        );
+
+        let huge = Response::Data {
+            data: Value::String("a".repeat(MAX_ANSWER)),
+        };
+        let mut wire = Vec::new();
+        let refused = write_frame(&mut wire, &huge).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(wire.is_empty());
+        let request = Request::Manage {
+            verb: "x".into(),
+            args: Value::String("a".repeat(MAX_REQUEST)),
+        };
+        assert!(write_frame(&mut wire, &request).await.is_err());
     }
 
     proptest! {

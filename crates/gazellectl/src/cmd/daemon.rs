@@ -134,6 +134,12 @@ impl Daemon {
         let sending = tokio::time::timeout(ANSWER_WITHIN, write_frame(&mut self.writer, request));
         match sending.await {
             Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                eprintln!(
+                    "gazellectl: not sent, nothing changed: the request is too large ({e}); shorten its text"
+                );
+                Err(ExitCode::from(EXIT_FAILED))
+            }
             Ok(Err(e)) => {
                 eprintln!("gazellectl: lost the daemon: {e}");
                 Err(ExitCode::from(EXIT_FAILED))
