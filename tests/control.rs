@@ -616,3 +616,84 @@ fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+/// Quantities and prices are bounded: never a wrapped total, never a column SQLite turns
+/// into REAL; the invoice stays readable and unchanged.
+#[test]
+fn an_invoice_line_beyond_the_bounds_is_refused_and_changes_nothing() {
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    assert!(
+        sandbox
+            .run("gazellectl", &["force-sync", "--full", "--wait"])
+            .status
+            .success()
+    );
+    let clients = sim.graphql(
+        "{ allClients(first: 1) { nodes { id } } }",
+        serde_json::json!({}),
+    );
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = sandbox.run(
+        "gazellectl",
+        &[
+            "invoices",
+            "create",
+            "--client",
+            &client,
+            "--description",
+            "Accord",
+            "--price",
+            "120",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let list = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let show = |sandbox: &Sandbox| {
+        let out = sandbox.run("gazellectl", &["invoices", "show", &id, "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let before = show(&sandbox);
+    for args in [
+        &[
+            "--quantity",
+            "92233720368547758",
+            "--price",
+            "92233720368547758",
+            "--untaxed",
+        ][..],
+        &["--price", "92233720368547758"],
+        &["--price=-92233720368547758"],
+        &["--quantity", "10001", "--price", "1"],
+        &["--price", "1000000.01"],
+    ] {
+        let mut full = vec!["invoices", "add-line", &id, "--description", "Hors bornes"];
+        full.extend_from_slice(args);
+        let out = sandbox.run("gazellectl", &full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("at most") || stderr.contains("too large"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(show(&sandbox), before, "nothing changed");
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

@@ -26,6 +26,11 @@ pub const ITEM_TYPES: [&str; 6] = [
     "LEGACY_GROUP",
 ];
 
+/// Bounds on what a person types on a line: far beyond any piano shop's invoice, and small
+/// enough that no product or sum of lines can leave `i64` cents.
+pub const MAX_QUANTITY_HUNDREDTHS: i64 = 10_000 * 100;
+pub const MAX_UNIT_PRICE_CENTS: i64 = 1_000_000 * 100;
+
 /// A line as a person enters it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineInput {
@@ -57,6 +62,18 @@ impl<'a> Invoices<'a> {
         }
         if line.quantity_hundredths <= 0 {
             return invalid("a line's quantity must be more than zero");
+        }
+        if line.quantity_hundredths > MAX_QUANTITY_HUNDREDTHS {
+            return invalid(format!(
+                "a line's quantity is at most {}",
+                MAX_QUANTITY_HUNDREDTHS / 100
+            ));
+        }
+        if line.unit_price_cents.unsigned_abs() > MAX_UNIT_PRICE_CENTS.unsigned_abs() {
+            return invalid(format!(
+                "a line's unit price is at most {} (either way)",
+                crate::taxes::format_cents(MAX_UNIT_PRICE_CENTS)
+            ));
         }
         if !ITEM_TYPES.contains(&line.item_type.as_str()) {
             return invalid(format!(
@@ -155,7 +172,12 @@ impl<'a> Invoices<'a> {
         let t = totals(lines.iter().map(|l| {
             let amount = l.amount_cents.unwrap_or(0);
             (amount, self.rates.line(amount, l.taxable))
-        }));
+        }))
+        .ok_or_else(|| {
+            crate::ManagerError::Invalid(format!(
+                "invoice #{invoice}: its total would be beyond what can be counted in cents"
+            ))
+        })?;
         local::set_invoice_totals(tx, invoice, t.sub_total, t.gst + t.qst, t.total).await?;
         Ok(t)
     }

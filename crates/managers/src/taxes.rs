@@ -36,8 +36,9 @@ pub struct LineTaxes {
 }
 
 impl LineTaxes {
+    /// Saturating: each tax is a fraction of an amount that fits in `i64`.
     pub fn total(self) -> i64 {
-        self.gst + self.qst
+        self.gst.saturating_add(self.qst)
     }
 }
 
@@ -76,15 +77,16 @@ pub struct Totals {
     pub total: i64,
 }
 
-pub fn totals(lines: impl IntoIterator<Item = (i64, LineTaxes)>) -> Totals {
+/// `None` when a sum leaves `i64` (checked arithmetic: never a wrapped total).
+pub fn totals(lines: impl IntoIterator<Item = (i64, LineTaxes)>) -> Option<Totals> {
     let mut t = Totals::default();
     for (amount, taxes) in lines {
-        t.sub_total += amount;
-        t.gst += taxes.gst;
-        t.qst += taxes.qst;
+        t.sub_total = t.sub_total.checked_add(amount)?;
+        t.gst = t.gst.checked_add(taxes.gst)?;
+        t.qst = t.qst.checked_add(taxes.qst)?;
     }
-    t.total = t.sub_total + t.gst + t.qst;
-    t
+    t.total = t.sub_total.checked_add(t.gst)?.checked_add(t.qst)?;
+    Some(t)
 }
 
 /// Parses money typed by a person: `450`, `450.00`, `450,5`, `1 234,56 $`, `-12.30`.
@@ -177,8 +179,16 @@ mod tests {
         // 120,00 $: TPS 6,00 $, TVQ 11,97 $ (11,97 exactly), total 137,97 $.
         let t = QC.line(12000, true);
         assert_eq!((t.gst, t.qst), (600, 1197));
-        let totals = totals([(12000, t)]);
+        let totals = totals([(12000, t)]).unwrap();
         assert_eq!((totals.sub_total, totals.total), (12000, 13797));
+    }
+
+    #[test]
+    fn a_total_beyond_i64_is_refused_never_wrapped() {
+        let huge = (i64::MAX / 2 + 1, LineTaxes::default());
+        assert_eq!(totals([huge, huge]), None);
+        let taxed = (i64::MAX - 10, LineTaxes { gst: 20, qst: 0 });
+        assert_eq!(totals([taxed]), None);
     }
 
     #[test]
@@ -186,7 +196,9 @@ mod tests {
         // 0,01 $: no tax survives rounding; 0,10 + 0,20 is 0,30 to the cent.
         assert_eq!(QC.line(1, true), LineTaxes { gst: 0, qst: 0 });
         assert_eq!(
-            totals([(10, LineTaxes::default()), (20, LineTaxes::default())]).total,
+            totals([(10, LineTaxes::default()), (20, LineTaxes::default())])
+                .unwrap()
+                .total,
             30
         );
         // 33,33 $: TPS 1,6665 → 1,67; TVQ 3,3246675 → 3,32.
@@ -203,7 +215,7 @@ mod tests {
         );
         // Per line: each 0,10 $ line carries 0,01 $ of TVQ (0,9975 ¢ rounds up).
         let three: Vec<_> = (0..3).map(|_| (10, QC.line(10, true))).collect();
-        assert_eq!(totals(three).qst, 3);
+        assert_eq!(totals(three).unwrap().qst, 3);
         assert_eq!(QC.line(30, true).qst, 3);
         // Untaxed mileage.
         assert_eq!(QC.line(4500, false).total(), 0);
