@@ -161,8 +161,8 @@ fn status_and_force_sync_through_the_control_socket() {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     assert!(line.contains("\"protocol_version\":1"), "{line}");
-    // An oversized frame is refused and the connection closed.
-    raw.write_all(&vec![b'x'; 70 * 1024]).unwrap();
+    // A frame over a request's cap (1 MiB) is refused and the connection closed.
+    raw.write_all(&vec![b'x'; 1024 * 1024 + 10 * 1024]).unwrap();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     assert!(line.contains("longer than"), "{line}");
