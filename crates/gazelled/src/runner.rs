@@ -147,6 +147,10 @@ impl Runner {
                 tracing::error!(mode = mode.as_str(), why, "sync run panicked");
                 Err(format!("the run stopped on an internal error: {why}"))
             });
+            // The pull's memory (SQLite's cache was shrunk by the run) goes back to the OS:
+            // an idle daemon should not sit at a full sync's peak until its next restart.
+            let trimmed = heap_trim::trim();
+            tracing::debug!(trimmed, "heap trimmed after the run");
             // Clear before announcing, so a trigger that sees the end starts a new run.
             *runner.current.lock().await = None;
             let _ = tx.send(RunEvent::Finished(result));

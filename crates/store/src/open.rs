@@ -213,6 +213,19 @@ impl Store {
         Ok(busy == 0)
     }
 
+    /// Gives back the memory a bulk pull needed: the writer's page cache (64 MiB when full,
+    /// see its pragmas) is freed with `PRAGMA shrink_memory`, and refills only as far as the
+    /// next run needs. (On glibc the daemon then trims its heap, `heap-trim`: measured on
+    /// `small`, 96 MiB resident after a full sync before, 36 MiB after; idle is 19 MiB.)
+    /// The readers keep their default 2 MiB caches.
+    pub async fn release_memory(&self) -> Result<()> {
+        sqlx::query("PRAGMA shrink_memory")
+            .execute(&self.writer)
+            .await
+            .context("shrinking the writer's cache")?;
+        Ok(())
+    }
+
     /// Size of the database file and its WAL, in bytes.
     pub fn size_bytes(&self) -> u64 {
         let wal = {

@@ -379,6 +379,9 @@ impl SyncEngine {
             ),
             Err(e) => tracing::warn!(run_id, error = %e, "WAL checkpoint failed"),
         }
+        if let Err(e) = self.store.release_memory().await {
+            tracing::warn!(run_id, error = %e, "cannot release the writer's cache");
+        }
         self.close_run(run_id, status, started, &errors).await?;
         progress(&Progress::RunFinished {
             run_id,
