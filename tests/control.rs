@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use e2e::{Sandbox, SimProcess, signal, wait_exit};
+use e2e::{Sandbox, SimProcess, draft_invoice_args, signal, wait_exit};
 
 fn sandbox_for(sim: &SimProcess) -> Sandbox {
     Sandbox::new(&format!(
@@ -395,6 +395,19 @@ fn an_incremental_force_sync_asks_little_and_still_finds_a_late_note() {
     assert!(wait_exit(&mut daemon, Duration::from_secs(20)).success());
 }
 
+/// Creates a one-line draft invoice for the simulator's first client; its local id.
+fn draft_invoice(sandbox: &Sandbox, sim: &SimProcess) -> String {
+    let created = sandbox.run("gazellectl", &draft_invoice_args(&sim.first_client()));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let list = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    list[0]["id"].as_i64().unwrap().to_string()
+}
+
 /// Output of a `gazellectl` child, waited for with a bound.
 fn finished(mut child: std::process::Child, limit: Duration) -> (Option<i32>, String) {
     use std::io::Read as _;
@@ -553,35 +566,7 @@ fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
     );
 
     // A 40,000-character line: stored once, reported stored, the invoice readable after.
-    let clients = sim.graphql(
-        "{ allClients(first: 1) { nodes { id } } }",
-        serde_json::json!({}),
-    );
-    let client = clients["data"]["allClients"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let created = sandbox.run(
-        "gazellectl",
-        &[
-            "invoices",
-            "create",
-            "--client",
-            &client,
-            "--description",
-            "Accord",
-            "--price",
-            "120",
-        ],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let list = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
-    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let id = draft_invoice(&sandbox, &sim);
     let long = "é".repeat(40_000);
     let added = sandbox.run(
         "gazellectl",
@@ -631,35 +616,7 @@ fn an_invoice_line_beyond_the_bounds_is_refused_and_changes_nothing() {
             .status
             .success()
     );
-    let clients = sim.graphql(
-        "{ allClients(first: 1) { nodes { id } } }",
-        serde_json::json!({}),
-    );
-    let client = clients["data"]["allClients"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let created = sandbox.run(
-        "gazellectl",
-        &[
-            "invoices",
-            "create",
-            "--client",
-            &client,
-            "--description",
-            "Accord",
-            "--price",
-            "120",
-        ],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let list = sandbox.run("gazellectl", &["invoices", "list", "--json"]);
-    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let id = draft_invoice(&sandbox, &sim);
     let show = |sandbox: &Sandbox| {
         let out = sandbox.run("gazellectl", &["invoices", "show", &id, "--json"]);
         assert!(

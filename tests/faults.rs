@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use e2e::{Sandbox, SimProcess, signal, wait_exit};
-use serde_json::json;
+use e2e::{Sandbox, SimProcess, draft_invoice_args, signal, wait_exit};
 
 fn sandbox_for(sim: &SimProcess, extra: &str) -> Sandbox {
     Sandbox::new(&format!(
@@ -115,24 +114,7 @@ fn a_full_disk_fails_a_sync_cleanly_and_freeing_space_is_enough_to_go_on() {
     std::fs::remove_file(&filler).unwrap();
     let text = ok(&sandbox, &["force-sync", "--full", "--wait"]);
     assert!(!text.contains("transaction depth"), "{text}");
-    let clients = sim.graphql("{ allClients(first: 1) { nodes { id } } }", json!({}));
-    let client = clients["data"]["allClients"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ok(
-        &sandbox,
-        &[
-            "invoices",
-            "create",
-            "--client",
-            &client,
-            "--description",
-            "Accord",
-            "--price",
-            "120",
-        ],
-    );
+    ok(&sandbox, &draft_invoice_args(&sim.first_client()));
     stop(daemon);
 }
 
@@ -300,21 +282,8 @@ fn a_database_deleted_or_replaced_under_the_daemon_takes_no_more_writes() {
     let sandbox = sandbox_for(&sim, "");
     let daemon = start(&sandbox, 1);
     ok(&sandbox, &["force-sync", "--full", "--wait"]);
-    let clients = sim.graphql("{ allClients(first: 1) { nodes { id } } }", json!({}));
-    let client = clients["data"]["allClients"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let create = [
-        "invoices",
-        "create",
-        "--client",
-        &client,
-        "--description",
-        "Accord",
-        "--price",
-        "120",
-    ];
+    let client = sim.first_client();
+    let create = draft_invoice_args(&client);
     let database = sandbox.database();
     let database_text = database.display().to_string();
 

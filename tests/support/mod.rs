@@ -224,6 +224,18 @@ impl SimProcess {
     }
 
     /// GraphQL requests the simulator has answered so far (`GET /_sim/stats`).
+    /// The id of the first client upstream, for tests that need any client.
+    pub fn first_client(&self) -> String {
+        let clients = self.graphql(
+            "{ allClients(first: 1) { nodes { id } } }",
+            serde_json::json!({}),
+        );
+        clients["data"]["allClients"]["nodes"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no client: {clients}"))
+            .to_owned()
+    }
+
     pub fn graphql_requests(&self) -> u64 {
         let (status, text) = self.request("GET", "/_sim/stats", "", &[]);
         assert_eq!(status, 200, "{text}");
@@ -385,4 +397,18 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `gazellectl` arguments creating a one-line draft invoice (Accord, 120 $) for `client`.
+pub fn draft_invoice_args(client: &str) -> [&str; 8] {
+    [
+        "invoices",
+        "create",
+        "--client",
+        client,
+        "--description",
+        "Accord",
+        "--price",
+        "120",
+    ]
 }
