@@ -6,7 +6,8 @@
 //! * every writer of the database takes `<data_dir>/gazelled.lock`, wherever the database is;
 //! * the socket's directory is never loosened or tightened unless the daemon owns it, and
 //!   only a stale socket is ever removed;
-//! * an oversized configuration file is refused, naming it.
+//! * an oversized configuration file is refused, naming it;
+//! * a shutdown finishes the e-mail in hand (marked sent), so a restart does not resend it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -317,4 +318,59 @@ fn a_database_deleted_or_replaced_under_the_daemon_takes_no_more_writes() {
     ok(&sandbox, &create);
     ok(&sandbox, &["status"]);
     stop(daemon);
+}
+
+/// The messages the sink kept for `to`.
+fn received_by(dir: &Path, to: &str) -> usize {
+    e2e::SmtpSink::received(dir)
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t == to))
+        .count()
+}
+
+#[test]
+fn a_shutdown_waits_for_the_e_mail_in_hand_so_a_restart_does_not_send_it_again() {
+    // A slow server: the message is kept at once, acknowledged 3 s later. The daemon is told
+    // to stop inside that window.
+    let mail = tempfile::tempdir().unwrap();
+    let sink = e2e::SmtpSink::start_with(mail.path(), 0, &["--ack-delay-ms", "3000"]);
+    let sandbox = Sandbox::new(&format!(
+        "[alerts]\nowner_email = \"owner@example.test\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = \"Assistant Gazelle <alerts@example.test>\"\ntimeout = \"20s\"\n",
+        sink.port
+    ));
+    let daemon = start(&sandbox, 1);
+    let first = sandbox
+        .command("gazellectl")
+        .args(["alerts", "test-email", "--to", "first@example.test"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kept = e2e::SmtpSink::wait_for(mail.path(), 1, Duration::from_secs(30));
+    assert_eq!(kept.len(), 1, "the server never got the message");
+    // Delivered, not yet acknowledged: stop now.
+    stop(daemon);
+    let answer = first.wait_with_output().unwrap();
+    assert!(
+        answer.status.success()
+            && String::from_utf8_lossy(&answer.stdout).contains("sent to first@example.test"),
+        "the request in hand is answered before the daemon exits: {}{}",
+        String::from_utf8_lossy(&answer.stdout),
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    assert!(sandbox.logs().contains("gazelled stopped cleanly"), "{}", sandbox.logs());
+
+    // After a restart, a second message goes through the same queue; the first is not sent
+    // again (it was marked sent before the daemon exited).
+    let daemon = start(&sandbox, 2);
+    ok(&sandbox, &["alerts", "test-email", "--to", "second@example.test"]);
+    stop(daemon);
+    assert_eq!(received_by(mail.path(), "second@example.test"), 1);
+    assert_eq!(
+        received_by(mail.path(), "first@example.test"),
+        1,
+        "the first message was sent again after the restart:\n{}",
+        sandbox.logs()
+    );
 }

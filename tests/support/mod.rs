@@ -319,11 +319,17 @@ pub struct Received {
 impl SmtpSink {
     /// Starts a sink writing into `dir`, on `port` (0: any).
     pub fn start(dir: &Path, port: u16) -> SmtpSink {
+        SmtpSink::start_with(dir, port, &[])
+    }
+
+    /// The same with more switches (`--ack-delay-ms 3000`: a slow server).
+    pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> SmtpSink {
         use std::io::BufRead;
         let mut child = Command::new(bin("smtp-sink"))
             .arg("--dir")
             .arg(dir)
             .args(["--port", &port.to_string()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -2,7 +2,8 @@
 //!
 //! Idempotent by construction: a message is claimed (`sending`, committed) before its SMTP
 //! transaction and marked `sent` right after, so a restart sends what was pending and never
-//! what was delivered. A transient failure waits 30 s, then twice as long each time (capped
+//! what was delivered (a kill between the server's acceptance and that mark is the one
+//! window: see [`Delivery::run`]). A transient failure waits 30 s, then twice as long each time (capped
 //! at an hour); after `smtp.max_attempts` failures, or at once for a permanent refusal, the
 //! message is dead: kept with its error and counted in `gazellectl status`.
 
@@ -13,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use store::Store;
 use store::mail;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::mailer::{Mailer, SendError};
 
@@ -56,8 +58,12 @@ impl Delivery {
         &self.mailer
     }
 
-    /// Sends every message whose time has come.
-    pub async fn deliver_due(&self) -> Result<DeliveryReport, store::StoreError> {
+    /// Sends every message whose time has come, or until `stop`: the message in hand is
+    /// always finished (sent and marked, or marked failed) before the worker stops.
+    pub async fn deliver_due(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<DeliveryReport, store::StoreError> {
         let mut report = DeliveryReport::default();
         loop {
             let due = mail::due(self.store.reader(), &store::time::now_text(), 50).await?;
@@ -65,6 +71,9 @@ impl Delivery {
                 return Ok(report);
             }
             for email in due {
+                if stop.is_cancelled() {
+                    return Ok(report);
+                }
                 let mut tx = self.store.begin_write().await?;
                 let claimed = mail::claim(&mut tx, email.id).await?;
                 commit(tx).await?;
@@ -115,9 +124,14 @@ impl Delivery {
         }
     }
 
-    /// Runs until the task is dropped: delivers what is due, then sleeps until the next
-    /// message is due (at most a minute) or a detector wakes it.
-    pub async fn run(self) {
+    /// Runs until `stop`: delivers what is due, then sleeps until the next message is due
+    /// (at most a minute) or a detector wakes it.
+    ///
+    /// SMTP cannot be exactly-once: between the server's acceptance (its reply to the end of
+    /// the message) and the commit that marks the message sent, a kill or a power cut leaves
+    /// it `sending`, and the next start queues it again. A shutdown never does: the daemon
+    /// waits for the message in hand. The window is that one round trip and one commit.
+    pub async fn run(self, stop: CancellationToken) {
         {
             match self.store.begin_write().await {
                 Ok(mut tx) => match mail::release_interrupted(&mut tx).await {
@@ -135,8 +149,8 @@ impl Delivery {
                 Err(e) => tracing::error!(error = %e, "cannot open the e-mail queue"),
             }
         }
-        loop {
-            if let Err(e) = self.deliver_due().await {
+        while !stop.is_cancelled() {
+            if let Err(e) = self.deliver_due(&stop).await {
                 tracing::error!(error = %e, "e-mail delivery failed");
             }
             let wait = match mail::next_due_at(self.store.reader()).await {
@@ -152,6 +166,7 @@ impl Delivery {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
+                () = stop.cancelled() => {}
             }
         }
     }

@@ -20,6 +20,8 @@ use jiff::Timestamp;
 use sync_engine::RunReport;
 use tokio::sync::Mutex;
 
+use crate::shutdown::Shutdown;
+
 /// How often sync health is checked besides after each run.
 const HEALTH_EVERY: Duration = Duration::from_secs(600);
 
@@ -65,16 +67,20 @@ impl Alerting {
             .map(|d| d.mailer().server().to_owned())
     }
 
-    /// Starts the delivery worker and the periodic health check.
-    pub fn start(self: &Arc<Self>) {
+    /// Starts the delivery worker and the periodic health check; both end with `shutdown`
+    /// (the worker after the message in hand).
+    pub fn start(self: &Arc<Self>, shutdown: &Shutdown) {
         if let Some(delivery) = self.delivery.clone() {
-            tokio::spawn(delivery.run());
+            shutdown.spawn(delivery.run(shutdown.token().clone()));
         }
         let me = Arc::clone(self);
-        tokio::spawn(async move {
+        let stop = shutdown.token().clone();
+        shutdown.spawn(async move {
             loop {
-                tokio::time::sleep(HEALTH_EVERY).await;
-                me.health().await;
+                tokio::select! {
+                    () = tokio::time::sleep(HEALTH_EVERY) => me.health().await,
+                    () = stop.cancelled() => return,
+                }
             }
         });
     }

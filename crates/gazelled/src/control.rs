@@ -20,6 +20,7 @@ use tokio::io::BufReader;
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::runner::{RunEvent, Runner};
+use crate::shutdown::Shutdown;
 
 /// macOS limits a socket path to 104 bytes (`sun_path`), Linux to 108.
 pub const MAX_SOCKET_PATH: usize = 104;
@@ -103,10 +104,15 @@ pub async fn bind(path: &Path, owns_dir: bool, uid: u32) -> Result<(UnixListener
     Ok((listener, uid))
 }
 
-/// Serves connections until the task is dropped.
-pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
+/// Serves connections until `shutdown`: then no new connection is accepted, idle ones are
+/// closed, and a request being handled is answered first.
+pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>, shutdown: Shutdown) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.token().cancelled() => return,
+        };
+        let (stream, _) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "control socket accept failed");
@@ -114,7 +120,8 @@ pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
             }
         };
         let context = Arc::clone(&context);
-        tokio::spawn(async move {
+        let stop = shutdown.token().clone();
+        shutdown.spawn(async move {
             match stream.peer_cred() {
                 Ok(cred) if cred.uid() == owner => {}
                 Ok(cred) => {
@@ -130,7 +137,7 @@ pub async fn serve(listener: UnixListener, owner: u32, context: Arc<Context>) {
                     return;
                 }
             }
-            if let Err(e) = connection(stream, &context).await {
+            if let Err(e) = connection(stream, &context, &stop).await {
                 tracing::debug!(error = %e, "control connection ended");
             }
         });
@@ -185,12 +192,20 @@ async fn refuse(stream: UnixStream, uid: u32, owner: u32) {
     .await;
 }
 
-async fn connection(stream: UnixStream, context: &Context) -> std::io::Result<()> {
+async fn connection(
+    stream: UnixStream,
+    context: &Context,
+    stop: &tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(IDLE_TIMEOUT, read_frame::<_, Request>(&mut reader)) => next,
+            () = stop.cancelled() => return Ok(()), // between requests: nothing is lost
+        };
         let frame =
-            match tokio::time::timeout(IDLE_TIMEOUT, read_frame::<_, Request>(&mut reader)).await {
+            match next {
                 Err(_) => return Ok(()), // idle: close
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Ok(Some(request))) => request,

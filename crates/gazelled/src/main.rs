@@ -2,8 +2,9 @@
 //!
 //! Start-up order matters and is the same every time: configuration (a bad one stops here,
 //! before anything is touched), logging, the single-instance lock, the store (migrations run
-//! here and only here), then the work. Shutdown on SIGTERM or SIGINT lets the current
-//! transaction finish or roll back, closes the store (checkpointing the WAL) and flushes logs.
+//! here and only here), then the work. Shutdown on SIGTERM or SIGINT is a broadcast
+//! ([`shutdown::Shutdown`]): the work in flight finishes or reaches a safe point within
+//! [`shutdown::GRACE`], then the store closes (checkpointing the WAL) and the logs flush.
 
 mod alerting;
 mod cmd_alerts;
@@ -22,6 +23,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::exit::Failure;
+
+/// How long closing the store (checkpointing the WAL) may take at shutdown.
+const STORE_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Keeps the local Assistant Gazelle database in sync with Gazelle.
 #[derive(Debug, Parser)]
@@ -124,12 +128,19 @@ fn run(args: Args) -> Result<(), Failure> {
                 sync_engine::SyncSettings::from_config(&config),
             )
         });
-        let runner = runner::Runner::new(engine, pusher, Some(std::sync::Arc::clone(&alerting)));
-        alerting.start();
+        let shutdown = shutdown::Shutdown::new();
+        let runner = runner::Runner::new(
+            engine,
+            pusher,
+            Some(std::sync::Arc::clone(&alerting)),
+            shutdown.clone(),
+        );
+        alerting.start(&shutdown);
         schedule::start(
             &config,
             std::sync::Arc::clone(&runner),
             std::sync::Arc::clone(&alerting),
+            &shutdown,
         )
         .await
         .map_err(Failure::Schedule)?;
@@ -150,7 +161,7 @@ fn run(args: Args) -> Result<(), Failure> {
             started: std::time::Instant::now(),
             socket: socket.clone(),
         });
-        let server = tokio::spawn(control::serve(listener, owner, context));
+        shutdown.spawn(control::serve(listener, owner, context, shutdown.clone()));
         tracing::info!(socket = %socket.display(), "control socket listening");
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
@@ -162,10 +173,19 @@ fn run(args: Args) -> Result<(), Failure> {
         );
 
         let signal = signals.recv().await;
-        tracing::info!(%signal, "shutting down");
-        server.abort();
+        tracing::info!(%signal, grace = ?shutdown::GRACE, "shutting down");
+        let left = shutdown.finish(shutdown::GRACE).await;
         let _ = std::fs::remove_file(&socket);
-        store.close().await;
+        if left > 0 {
+            // Cut with the runtime: a pull resumes, a push entry is sent again (a creation is
+            // looked for first), an e-mail in its SMTP exchange may be sent twice.
+            tracing::warn!(tasks = left, grace = ?shutdown::GRACE, "work still running after the grace: cut");
+        }
+        // Bounded too: a connection still held by cut work must not hold the exit.
+        if tokio::time::timeout(STORE_CLOSE_WITHIN, store.close()).await.is_err() {
+            tracing::warn!("the store did not close in time; SQLite recovers its journal at the next start");
+            return Ok(());
+        }
         tracing::info!("gazelled stopped cleanly");
         Ok(())
     })

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use sync_engine::{Mode, Progress, RunReport, Stream, SyncEngine, Trigger};
 use tokio::sync::{Mutex, broadcast};
 
+use crate::shutdown::{RUN_GRACE, Shutdown};
+
 /// What a run tells those who wait on it.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
@@ -28,6 +30,8 @@ pub struct Runner {
     current: Mutex<Option<(RunKey, broadcast::Sender<RunEvent>)>>,
     /// Set by `gazellectl pause`: scheduled runs are skipped, manual ones still run.
     paused: std::sync::atomic::AtomicBool,
+    /// Runs are shutdown's tasks; none starts once the daemon is stopping.
+    shutdown: Shutdown,
 }
 
 /// What makes two runs the same run.
@@ -38,6 +42,7 @@ impl Runner {
         engine: Result<SyncEngine, String>,
         pusher: Option<sync_engine::Pusher>,
         alerting: Option<Arc<crate::alerting::Alerting>>,
+        shutdown: Shutdown,
     ) -> Arc<Runner> {
         let (engine, unavailable) = match engine {
             Ok(e) => (Some(e), None),
@@ -51,6 +56,7 @@ impl Runner {
             unavailable,
             current: Mutex::new(None),
             paused: std::sync::atomic::AtomicBool::new(false),
+            shutdown,
         })
     }
 
@@ -59,7 +65,7 @@ impl Runner {
     pub async fn push_now(&self) -> Option<sync_engine::PushReport> {
         let pusher = self.pusher.as_ref()?;
         let _one = self.push_lock.lock().await;
-        match pusher.push().await {
+        match pusher.push(self.shutdown.token()).await {
             Ok(report) => {
                 if report != sync_engine::PushReport::default() {
                     tracing::info!(?report, "push cycle");
@@ -116,6 +122,9 @@ impl Runner {
                 .clone()
                 .unwrap_or_else(|| "sync is not configured".into()));
         }
+        if self.shutdown.is_stopping() {
+            return Err("the daemon is stopping: no new run".into());
+        }
         let key: RunKey = (mode.as_str(), streams.clone());
         let mut current = loop {
             let current = self.current.lock().await;
@@ -138,11 +147,30 @@ impl Runner {
         *current = Some((key, tx.clone()));
         drop(current);
         let runner = Arc::clone(self);
-        tokio::spawn(async move {
+        self.shutdown.spawn(async move {
             // The run in a task of its own: a panic in it ends that task, not this one, so
             // the slot is always freed and everyone waiting hears how the run ended.
-            let work = tokio::spawn(Arc::clone(&runner).run(trigger, mode, streams, tx.clone()));
-            let result = work.await.unwrap_or_else(|failure| {
+            let mut work =
+                tokio::spawn(Arc::clone(&runner).run(trigger, mode, streams, tx.clone()));
+            let stop = runner.shutdown.token().clone();
+            let ended = tokio::select! {
+                ended = &mut work => ended,
+                () = stop.cancelled() => match tokio::time::timeout(RUN_GRACE, &mut work).await {
+                    Ok(ended) => ended,
+                    Err(_) => {
+                        // Cut: its open transaction rolls back; every page before is
+                        // committed, and the next run starts the pass over.
+                        work.abort();
+                        let _ = (&mut work).await;
+                        tracing::warn!(mode = mode.as_str(), grace = ?RUN_GRACE, "sync run cut by the shutdown");
+                        Ok(Err(format!(
+                            "the daemon stopped; the run was cut after {} s (the next run starts it over)",
+                            RUN_GRACE.as_secs()
+                        )))
+                    }
+                },
+            };
+            let result = ended.unwrap_or_else(|failure| {
                 let why = panic_message(failure);
                 tracing::error!(mode = mode.as_str(), why, "sync run panicked");
                 Err(format!("the run stopped on an internal error: {why}"))

@@ -25,6 +25,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::alerting::Alerting;
 use crate::runner::Runner;
+use crate::shutdown::Shutdown;
 
 /// How far the wall clock may run ahead of the monotonic clock between two checks before we
 /// call it a wake from sleep.
@@ -51,13 +52,14 @@ fn after_watch(wall: Duration, mono: Duration, paused: bool, configured: bool) -
     }
 }
 
-/// Starts the scheduler and its watchers; they live as long as the daemon's runtime.
+/// Starts the scheduler and its watchers; they stop with `shutdown`.
 pub async fn start(
     config: &config::Config,
     runner: Arc<Runner>,
     alerting: Arc<Alerting>,
+    shutdown: &Shutdown,
 ) -> Result<(), String> {
-    let scheduler = JobScheduler::new()
+    let mut scheduler = JobScheduler::new()
         .await
         .map_err(|e| format!("cannot start the scheduler: {e}"))?;
     let tz = config.business.timezone.time_zone();
@@ -74,11 +76,21 @@ pub async fn start(
     );
 
     let config = config.clone();
-    tokio::spawn(async move {
+    let stop = shutdown.token().clone();
+    shutdown.spawn(async move {
         let mut registered_offset = offset;
         let (mut last_wall, mut last_mono) = (jiff::Timestamp::now(), Instant::now());
         loop {
-            tokio::time::sleep(WATCH_EVERY).await;
+            tokio::select! {
+                () = tokio::time::sleep(WATCH_EVERY) => {}
+                () = stop.cancelled() => {
+                    // No job fires from now on (a run one started is the runner's to end).
+                    if let Err(e) = scheduler.shutdown().await {
+                        tracing::warn!(error = %e, "the scheduler did not stop cleanly");
+                    }
+                    return;
+                }
+            }
             // A wake from sleep: the wall clock moved much more than the monotonic one.
             let (wall, mono) = (jiff::Timestamp::now(), Instant::now());
             let wall_elapsed = wall.duration_since(last_wall).unsigned_abs();

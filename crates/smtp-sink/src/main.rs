@@ -1,4 +1,4 @@
-//! `smtp-sink --dir DIR [--port N]`: a real SMTP server on loopback (mailin-embedded: the
+//! `smtp-sink --dir DIR [--port N] [--ack-delay-ms MS]`: a real SMTP server on loopback (mailin-embedded: the
 //! protocol, its state machine and its replies are a real server's), which writes each
 //! accepted message to `DIR/NNNNNN.eml` and its envelope to `DIR/NNNNNN.json`, atomically
 //! (written under a temporary name, then renamed). It prints one JSON line,
@@ -26,6 +26,10 @@ struct Args {
     /// 0 = any free port.
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// A slow server: wait this long after keeping a message before acknowledging it (the
+    /// window in which a client has been delivered to but does not know it yet).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    ack_delay_ms: u64,
 }
 
 #[derive(Clone)]
@@ -35,6 +39,7 @@ struct Sink {
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
+    ack_delay: std::time::Duration,
 }
 
 impl Handler for Sink {
@@ -66,7 +71,10 @@ impl Handler for Sink {
         let saved = write(format!("{n:06}.json"), envelope.as_bytes())
             .and_then(|()| write(format!("{n:06}.eml"), &self.data));
         match saved {
-            Ok(()) => OK,
+            Ok(()) => {
+                std::thread::sleep(self.ack_delay);
+                OK
+            }
             Err(e) => {
                 eprintln!("smtp-sink: cannot keep message {n}: {e}");
                 mailin_embedded::response::INTERNAL_ERROR
@@ -107,6 +115,7 @@ fn main() -> std::process::ExitCode {
         from: String::new(),
         to: Vec::new(),
         data: Vec::new(),
+        ack_delay: std::time::Duration::from_millis(args.ack_delay_ms),
     };
     let mut server = Server::new(sink);
     server

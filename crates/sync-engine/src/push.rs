@@ -125,7 +125,13 @@ impl Pusher {
     }
 
     /// Pushes every ready entry, in order.
-    pub async fn push(&self) -> Result<PushReport, StoreError> {
+    ///
+    /// `stop` (the daemon's shutdown) ends the cycle between two entries: the one in hand is
+    /// sent and its outcome committed first.
+    pub async fn push(
+        &self,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<PushReport, StoreError> {
         let mut report = PushReport::default();
         let mut seen = std::collections::HashSet::new();
         loop {
@@ -135,7 +141,7 @@ impl Pusher {
                 return Ok(report);
             }
             for entry in fresh {
-                if !self.one(&entry, &mut report).await? {
+                if stop.is_cancelled() || !self.one(&entry, &mut report).await? {
                     return Ok(report);
                 }
             }
