@@ -7,7 +7,9 @@
 //! * the socket's directory is never loosened or tightened unless the daemon owns it, and
 //!   only a stale socket is ever removed;
 //! * an oversized configuration file is refused, naming it;
-//! * a shutdown finishes the e-mail in hand (marked sent), so a restart does not resend it.
+//! * a shutdown finishes the e-mail in hand (marked sent), so a restart does not resend it;
+//! * the daemon owns the OAuth tokens: a login reaches it at once, the CLI never refreshes
+//!   them behind its back (rotating refresh tokens, many rounds).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -373,4 +375,87 @@ fn a_shutdown_waits_for_the_e_mail_in_hand_so_a_restart_does_not_send_it_again()
         "the first message was sent again after the restart:\n{}",
         sandbox.logs()
     );
+}
+
+fn oauth_code(sim: &SimProcess) -> String {
+    let (_, body) = sim.post("/_sim/oauth/code", "{}", &[]);
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn authorization(sandbox: &Sandbox) -> String {
+    let status: serde_json::Value = serde_json::from_str(&ok(sandbox, &["status", "--json"])).unwrap();
+    status["authorization"]["state"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn the_daemon_owns_the_tokens_a_login_takes_effect_at_once_and_cli_checks_never_revoke_them() {
+    // Rotating refresh tokens (the simulator's default): each refresh revokes the previous
+    // refresh token, so two processes refreshing would lock each other out.
+    let sim = SimProcess::start("tiny");
+    let sandbox = Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nredirect_uri = \"https://localhost.example/callback\"\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"0 0 3 1 1 *\"\ntimeline_interval = \"1day\"\n",
+        sim.url(),
+        sim.field("client_id"),
+        sim.field("client_secret"),
+    ));
+    let daemon = start(&sandbox, 1);
+    assert_eq!(authorization(&sandbox), "not_authorized");
+
+    // Logged in while the daemon runs: the daemon uses the tokens at once, no restart.
+    let login = ok(&sandbox, &["auth", "login", "--code", &oauth_code(&sim)]);
+    assert!(login.contains("Authorized."), "{login}");
+    assert_eq!(authorization(&sandbox), "authorized");
+    ok(&sandbox, &["force-sync", "--wait", "--stream", "users"]);
+
+    // Many rounds of expired access tokens, with the CLI's checks and the daemon's runs
+    // interleaved: every refresh is the daemon's, none is refused.
+    for round in 0..5 {
+        let (status, body) = sim.post("/_sim/oauth/expire", "{}", &[]);
+        assert_eq!(status, 204, "{body}");
+        let (_, doctor) = output(&sandbox, &["doctor", "--json"]);
+        let checks: serde_json::Value = serde_json::from_str(&doctor).unwrap();
+        let api = checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "gazelle api")
+            .unwrap();
+        assert_eq!(api["verdict"], "ok", "round {round}: {api}");
+        let (status, body) = sim.post("/_sim/oauth/expire", "{}", &[]);
+        assert_eq!(status, 204, "{body}");
+        ok(&sandbox, &["force-sync", "--wait", "--stream", "users"]);
+        assert!(ok(&sandbox, &["auth", "status"]).starts_with("authorized"));
+    }
+    let logs = sandbox.logs();
+    assert!(!logs.contains("invalid_grant"), "{logs}");
+    assert!(
+        logs.matches("refreshing the Gazelle access token").count() >= 10,
+        "every round refreshed twice, in the daemon: {logs}"
+    );
+
+    // Authorization lost upstream (refresh tokens revoked): a sync says so; a new login
+    // restores it in the running daemon.
+    sim.post("/_sim/oauth/revoke", "{}", &[]);
+    sim.post("/_sim/oauth/expire", "{}", &[]);
+    let (synced, text) = output(&sandbox, &["force-sync", "--wait", "--stream", "users"]);
+    assert!(!synced, "{text}");
+    assert_eq!(authorization(&sandbox), "needs_reauthorization");
+    ok(&sandbox, &["auth", "login", "--code", &oauth_code(&sim)]);
+    assert_eq!(authorization(&sandbox), "authorized");
+    ok(&sandbox, &["force-sync", "--wait", "--stream", "users"]);
+    stop(daemon);
+
+    // Without a daemon the CLI uses the tokens itself (under the daemon's lock), and the
+    // next daemon starts authorized with what it left.
+    let out = ok(&sandbox, &["auth", "status"]);
+    assert!(out.starts_with("authorized"), "{out}");
+    let daemon = start(&sandbox, 2);
+    assert_eq!(authorization(&sandbox), "authorized");
+    ok(&sandbox, &["auth", "logout"]);
+    assert_eq!(authorization(&sandbox), "not_authorized");
+    stop(daemon);
 }

@@ -8,6 +8,9 @@
 //!   losing it would lock the account out.
 //! * `invalid_grant` turns into a persistent "needs re-authorization" state: no further
 //!   refresh attempt is made until `gazellectl auth login` succeeds.
+//! * One process uses the tokens: the daemon while it runs (`gazellectl auth` and `doctor`
+//!   ask it over the socket), else the CLI under the daemon's lock. Two processes refreshing
+//!   rotating tokens would revoke each other's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +107,7 @@ impl Authenticator {
             store,
             http,
             token_url: join("developer/oauth/token")?,
-            authorize_url: join("developer/oauth/authorize")?,
+            authorize_url: authorize_endpoint(base)?,
             tokens: tokio::sync::Mutex::new(tokens),
         })
     }
@@ -250,18 +253,20 @@ impl Authenticator {
 
     /// The URL the owner opens to authorize the application.
     pub fn authorize_url(&self, state: &str) -> Result<Url, ApiError> {
-        let Credentials::OAuth(app) = &self.credentials else {
-            return Err(ApiError::Setup(
-                "API-key mode needs no authorization".into(),
-            ));
-        };
-        let mut url = self.authorize_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &app.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("redirect_uri", app.redirect_uri.as_str())
-            .append_pair("state", state);
-        Ok(url)
+        authorize_url(&self.credentials, &self.authorize_url, state)
+    }
+
+    /// Where the tokens are kept ("macOS Keychain", "token file …").
+    pub fn stored_in(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Forgets the tokens, in the store and in memory: requests need a new login.
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        let mut tokens = self.tokens.lock().await;
+        self.store.clear()?;
+        *tokens = None;
+        Ok(())
     }
 
     /// Exchanges a code for tokens and stores them. `code_or_redirect` is the code itself or
@@ -318,6 +323,31 @@ impl Authenticator {
             },
         }
     }
+}
+
+/// The authorization URL of `credentials` (OAuth only) at Gazelle's `endpoint`: built from
+/// the configuration alone, without reading any token (the CLI prints it while the daemon
+/// owns the tokens).
+pub fn authorize_url(credentials: &Credentials, endpoint: &Url, state: &str) -> Result<Url, ApiError> {
+    let Credentials::OAuth(app) = credentials else {
+        return Err(ApiError::Setup(
+            "API-key mode needs no authorization".into(),
+        ));
+    };
+    let mut url = endpoint.clone();
+    url.query_pairs_mut()
+        .append_pair("client_id", &app.client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", app.redirect_uri.as_str())
+        .append_pair("state", state);
+    Ok(url)
+}
+
+/// Gazelle's authorization endpoint under `base`.
+pub fn authorize_endpoint(base: &Url) -> Result<Url, ApiError> {
+    base.join("developer/oauth/authorize").map_err(|e| {
+        ApiError::Setup(format!("cannot build the authorization URL from {base}: {e}"))
+    })
 }
 
 enum TokenFailure {

@@ -66,3 +66,10 @@ pub fn token_store(config: &Config) -> Arc<dyn TokenStore> {
 pub fn client(config: &Config) -> Result<GazelleClient, ApiError> {
     GazelleClient::new(options(config), credentials(config)?, token_store(config))
 }
+
+/// The URL the owner opens to authorize this Mac, from `[api]` alone (no token is read).
+pub fn authorize_url(config: &Config, state: &str) -> Result<url::Url, ApiError> {
+    let credentials = credentials(config)?;
+    let endpoint = crate::auth::authorize_endpoint(&config.api.base_url)?;
+    crate::auth::authorize_url(&credentials, &endpoint, state)
+}

@@ -280,6 +280,23 @@ async fn connection(
                 let response = crate::cmd_manage::serve(context, &verb, &args).await;
                 answer(&mut write, &response).await?;
             }
+            Request::AuthStatus => {
+                answer(&mut write, &crate::cmd_auth::status(context).await).await?;
+            }
+            Request::AuthLogin {
+                code,
+                expected_state,
+            } => {
+                let response =
+                    crate::cmd_auth::login(context, &code, expected_state.as_deref()).await;
+                answer(&mut write, &response).await?;
+            }
+            Request::AuthLogout => {
+                answer(&mut write, &crate::cmd_auth::logout(context).await).await?;
+            }
+            Request::ApiCheck => {
+                answer(&mut write, &crate::cmd_auth::api_check(context).await).await?;
+            }
             Request::ForceSync {
                 mode,
                 streams,

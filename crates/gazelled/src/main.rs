@@ -8,6 +8,7 @@
 
 mod alerting;
 mod cmd_alerts;
+mod cmd_auth;
 mod cmd_manage;
 mod control;
 mod exit;

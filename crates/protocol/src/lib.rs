@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// Bumped on any incompatible change to a request or response other than `hello`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest request: a verb and its arguments, free text included (an invoice line's
 /// description, a note). Large enough for any text a person types, small enough that a
@@ -95,6 +95,20 @@ pub enum Request {
         #[serde(default)]
         args: Value,
     },
+    /// The daemon's authorization with Gazelle (`gazellectl auth status`).
+    AuthStatus,
+    /// `gazellectl auth login`: the daemon exchanges the code with its own client, stores
+    /// the tokens and uses them at once. `code` is the code or the whole redirect URL, whose
+    /// `state` must then be `expected_state`.
+    AuthLogin {
+        code: String,
+        #[serde(default)]
+        expected_state: Option<String>,
+    },
+    /// `gazellectl auth logout`: forget the tokens, in the store and in the daemon.
+    AuthLogout,
+    /// `gazellectl doctor`'s API check, made with the daemon's client (and its tokens).
+    ApiCheck,
     ForceSync {
         /// full, incremental (default) or reconcile.
         #[serde(default)]
@@ -148,10 +162,35 @@ pub enum Response {
     SyncFinished {
         report: Value,
     },
+    /// The authorization after `auth-status`, `auth-login` or `auth-logout`, and where the
+    /// tokens are kept.
+    Authorization {
+        authorization: Authorization,
+        stored_in: String,
+    },
+    /// The API check: reachable and authorized, or why not.
+    ApiCheck {
+        ok: bool,
+        detail: String,
+    },
     Error {
         code: ErrorCode,
         message: String,
     },
+}
+
+/// Whether the daemon may call Gazelle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Authorization {
+    /// An account API key: nothing to authorize.
+    ApiKey,
+    /// OAuth tokens, renewed automatically.
+    Authorized { expires_at: String },
+    /// Gazelle refused the refresh token: `gazellectl auth login`.
+    NeedsReauthorization,
+    /// No tokens yet: `gazellectl auth login`.
+    NotAuthorized,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

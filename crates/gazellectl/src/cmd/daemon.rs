@@ -215,3 +215,67 @@ pub fn ask_data(file: Option<&Path>, request: Request) -> Result<serde_json::Val
         }
     }
 }
+
+/// The daemon's lock, as the CLI finds it.
+pub enum DaemonLock {
+    /// No daemon runs; none can start while this is held.
+    Held(std::fs::File),
+    /// A daemon holds it (running, or starting and not yet answering).
+    Busy,
+}
+
+/// Takes `<data_dir>/gazelled.lock` without waiting: what the CLI holds while it writes what
+/// the daemon owns (the database for `migrate-v4`, the tokens for `auth` without a daemon).
+pub fn daemon_lock(lock_path: &Path) -> Result<DaemonLock, String> {
+    use std::fs::{OpenOptions, TryLockError};
+    // Created as the daemon would (private), so a daemon started meanwhile waits.
+    if let Some(dir) = lock_path.parent() {
+        store::open::create_private_dir(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| format!("cannot check the daemon's lock {}: {e}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DaemonLock::Held(file)),
+        Err(TryLockError::WouldBlock) => Ok(DaemonLock::Busy),
+        Err(TryLockError::Error(e)) => Err(format!(
+            "cannot check the daemon's lock {}: {e}",
+            lock_path.display()
+        )),
+    }
+}
+
+/// Who may use the Gazelle tokens now.
+pub enum TokenOwner {
+    /// The running daemon: the request goes to it.
+    Daemon(Daemon),
+    /// No daemon: this process, holding the daemon's lock until it is done.
+    Here(std::fs::File),
+}
+
+/// The daemon if one answers, else the daemon's lock, so that one process only ever
+/// refreshes the tokens (with rotating refresh tokens, two would revoke each other's).
+pub async fn token_owner(config: &config::Config) -> Result<TokenOwner, ExitCode> {
+    let socket = config.paths.socket();
+    if Daemon::probe(&socket).await.is_ok() {
+        return Daemon::connect(&socket).await.map(TokenOwner::Daemon);
+    }
+    match daemon_lock(&config.paths.lock_file()) {
+        Ok(DaemonLock::Held(lock)) => Ok(TokenOwner::Here(lock)),
+        Ok(DaemonLock::Busy) => {
+            eprintln!(
+                "gazellectl: gazelled holds the tokens but does not answer on {}: it is starting, stopped or stuck (`gazellectl logs`); try again in a moment",
+                socket.display()
+            );
+            Err(ExitCode::from(crate::EXIT_BUSY))
+        }
+        Err(message) => {
+            eprintln!("gazellectl: {message}");
+            Err(ExitCode::from(EXIT_FAILED))
+        }
+    }
+}

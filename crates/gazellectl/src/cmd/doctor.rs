@@ -1,8 +1,9 @@
 //! `gazellectl doctor`: every part the daemon depends on, each with a clear verdict.
 //!
 //! It reads and asks: the database is opened without migrating, the API is asked for its
-//! user list (the smallest authorized query; an expired OAuth token is refreshed as the
-//! daemon would), the mail server is greeted without sending anything.
+//! user list (the smallest authorized query) by the daemon when it runs, since the daemon
+//! owns the tokens (else by this process, under the daemon's lock), the mail server is
+//! greeted without sending anything.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
-use super::daemon::Daemon;
+use protocol::{Request, Response};
+
+use super::daemon::{Daemon, TokenOwner};
 use crate::EXIT_FAILED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,28 +137,7 @@ async fn checks(file: Option<&Path>) -> Vec<Check> {
         Err(why) => check("daemon", Verdict::Warn, why),
     });
 
-    out.push(match api_client::from_config::client(&config) {
-        Err(e) => check("gazelle api", Verdict::Fail, format!("not usable: {e}")),
-        Ok(client) => match client
-            .execute::<serde_json::Value>(api_client::documents::USERS, serde_json::json!({}))
-            .await
-        {
-            Ok(data) => check(
-                "gazelle api",
-                Verdict::Ok,
-                format!(
-                    "{} reachable and authorized ({}; {} users)",
-                    config.api.base_url,
-                    match client.auth_state().await {
-                        api_client::AuthState::ApiKey => "API key".to_owned(),
-                        other => format!("{other:?}"),
-                    },
-                    data["allUsers"].as_array().map_or(0, Vec::len)
-                ),
-            ),
-            Err(e) => check("gazelle api", Verdict::Fail, e.to_string()),
-        },
-    });
+    out.push(api_check(&config).await);
 
     out.push(
         match alerts::mailer::Mailer::from_config(&config.smtp, config.alerts.owner_email.as_ref())
@@ -236,4 +218,50 @@ fn agent_check() -> Check {
             ),
         ),
     }
+}
+
+/// The API check, made by whoever owns the tokens: the daemon when it runs (its client
+/// refreshes an expired token), else this process under the daemon's lock.
+async fn api_check(config: &config::Config) -> Check {
+    if let Err(e) = api_client::from_config::credentials(config) {
+        return check("gazelle api", Verdict::Fail, format!("not usable: {e}"));
+    }
+    let (ok, detail) = match super::daemon::token_owner(config).await {
+        Err(_) => {
+            return check(
+                "gazelle api",
+                Verdict::Warn,
+                "not checked: the daemon holds the tokens but does not answer",
+            );
+        }
+        Ok(TokenOwner::Daemon(mut daemon)) => match daemon.request(&Request::ApiCheck).await {
+            Ok(Response::ApiCheck { ok, detail }) => (ok, detail),
+            Ok(Response::Error { message, .. }) => (false, message),
+            Ok(other) => (false, format!("unexpected answer: {other:?}")),
+            Err(_) => (false, "the daemon did not answer the check".to_owned()),
+        },
+        Ok(TokenOwner::Here(_lock)) => match api_client::from_config::client(config) {
+            Err(e) => (false, format!("not usable: {e}")),
+            Ok(client) => match client
+                .execute::<serde_json::Value>(api_client::documents::USERS, serde_json::json!({}))
+                .await
+            {
+                Ok(data) => (
+                    true,
+                    format!(
+                        "{} reachable and authorized ({:?}; {} users)",
+                        config.api.base_url,
+                        client.auth_state().await,
+                        data["allUsers"].as_array().map_or(0, Vec::len)
+                    ),
+                ),
+                Err(e) => (false, e.to_string()),
+            },
+        },
+    };
+    check(
+        "gazelle api",
+        if ok { Verdict::Ok } else { Verdict::Fail },
+        detail,
+    )
 }

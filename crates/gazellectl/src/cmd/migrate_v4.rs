@@ -4,7 +4,6 @@
 //! before the daemon's first start, and refuses to run while a daemon holds the data
 //! directory's lock (two writers would each see half of the other's work).
 
-use std::fs::{OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,9 +33,18 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
     let config = loaded.config;
     let database = args.db.clone().unwrap_or_else(|| config.paths.database());
     // The daemon's own lock (always in `data_dir`), held for the whole import.
-    let _lock = match daemon_stopped(&config.paths.lock_file()) {
-        Ok(lock) => lock,
-        Err(code) => return code,
+    let _lock = match super::daemon::daemon_lock(&config.paths.lock_file()) {
+        Ok(super::daemon::DaemonLock::Held(lock)) => lock,
+        Ok(super::daemon::DaemonLock::Busy) => {
+            eprintln!(
+                "gazellectl: gazelled is running on this database; stop it first (`launchctl bootout gui/$(id -u)/ca.assistantgazelle.gazelled`, or Ctrl-C), then run the migration"
+            );
+            return ExitCode::from(EXIT_BUSY);
+        }
+        Err(message) => {
+            eprintln!("gazellectl: {message}");
+            return ExitCode::from(EXIT_FAILED);
+        }
     };
     let report_path = args
         .report
@@ -107,46 +115,4 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
             }
         }
     })
-}
-
-/// Holds the daemon's lock for the duration of the import, or says the daemon is running.
-fn daemon_stopped(lock_path: &Path) -> Result<std::fs::File, ExitCode> {
-    // Created as the daemon would (private), so a daemon started during the import waits.
-    if let Some(dir) = lock_path.parent()
-        && let Err(e) = store::open::create_private_dir(dir)
-    {
-        eprintln!("gazellectl: cannot create {}: {e}", dir.display());
-        return Err(ExitCode::from(EXIT_FAILED));
-    }
-    let file = match OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!(
-                "gazellectl: cannot check the daemon's lock {}: {e}",
-                lock_path.display()
-            );
-            return Err(ExitCode::from(EXIT_FAILED));
-        }
-    };
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => {
-            eprintln!(
-                "gazellectl: gazelled is running on this database; stop it first (`launchctl bootout gui/$(id -u)/ca.assistantgazelle.gazelled`, or Ctrl-C), then run the migration"
-            );
-            Err(ExitCode::from(EXIT_BUSY))
-        }
-        Err(TryLockError::Error(e)) => {
-            eprintln!(
-                "gazellectl: cannot check the daemon's lock {}: {e}",
-                lock_path.display()
-            );
-            Err(ExitCode::from(EXIT_FAILED))
-        }
-    }
 }

@@ -1,0 +1,115 @@
+//! The control socket's authorization requests: `gazellectl auth status | login | logout` and
+//! `doctor`'s API check.
+//!
+//! The daemon owns the tokens: it is the one process that refreshes them while it runs. With
+//! rotating refresh tokens a second refresher (a CLI with its own client) would revoke the
+//! daemon's refresh token, and the daemon would then record the authorization as lost. So
+//! the CLI hands the authorization code to the daemon, and the daemon's own client exchanges
+//! it: the new tokens are in use at once, no restart.
+
+use protocol::{Authorization, ErrorCode, Response};
+
+use crate::control::Context;
+
+/// The daemon's client, or why there is none (no credentials configured).
+fn client(context: &Context) -> Result<&api_client::GazelleClient, Response> {
+    context.runner.engine().map(|e| e.client()).ok_or_else(|| Response::Error {
+        code: ErrorCode::Unavailable,
+        message: context
+            .runner
+            .unavailable()
+            .unwrap_or("sync is not configured")
+            .to_owned(),
+    })
+}
+
+fn authorization_of(state: api_client::AuthState) -> Authorization {
+    match state {
+        api_client::AuthState::ApiKey => Authorization::ApiKey,
+        api_client::AuthState::Authorized { expires_at } => Authorization::Authorized { expires_at },
+        api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
+        api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
+    }
+}
+
+async fn answer(client: &api_client::GazelleClient) -> Response {
+    Response::Authorization {
+        authorization: authorization_of(client.auth_state().await),
+        stored_in: client.authenticator().stored_in(),
+    }
+}
+
+pub async fn status(context: &Context) -> Response {
+    match client(context) {
+        Ok(client) => answer(client).await,
+        Err(refused) => refused,
+    }
+}
+
+pub async fn login(context: &Context, code: &str, expected_state: Option<&str>) -> Response {
+    let client = match client(context) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    match client.authenticator().exchange(code, expected_state).await {
+        Ok(_) => {
+            tracing::info!(stored_in = %client.authenticator().stored_in(), "authorized by `gazellectl auth login`");
+            // An "authorization lost" alert ends now, not at the next health check.
+            context.alerting.health().await;
+            answer(client).await
+        }
+        Err(e) => Response::Error {
+            code: ErrorCode::Invalid,
+            message: e.to_string(),
+        },
+    }
+}
+
+pub async fn logout(context: &Context) -> Response {
+    let client = match client(context) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    match client.authenticator().logout().await {
+        Ok(()) => {
+            tracing::info!("tokens forgotten by `gazellectl auth logout`");
+            answer(client).await
+        }
+        Err(e) => Response::Error {
+            code: ErrorCode::Internal,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The smallest authorized query (the user list), made with the daemon's client: an expired
+/// token is refreshed by the one process that owns it.
+pub async fn api_check(context: &Context) -> Response {
+    let client = match client(context) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    match client
+        .execute::<serde_json::Value>(api_client::documents::USERS, serde_json::json!({}))
+        .await
+    {
+        Ok(data) => Response::ApiCheck {
+            ok: true,
+            detail: format!(
+                "{} reachable and authorized ({}; {} users)",
+                context.config.api.base_url,
+                match authorization_of(client.auth_state().await) {
+                    Authorization::ApiKey => "API key".to_owned(),
+                    Authorization::Authorized { expires_at } =>
+                        format!("OAuth, token valid until {expires_at}"),
+                    other => format!("{other:?}"),
+                },
+                data["allUsers"].as_array().map_or(0, Vec::len)
+            ),
+        },
+        Err(e) => Response::ApiCheck {
+            ok: false,
+            detail: e.to_string(),
+        },
+    }
+}
