@@ -9,7 +9,8 @@
 //! * an oversized configuration file is refused, naming it;
 //! * a shutdown finishes the e-mail in hand (marked sent), so a restart does not resend it;
 //! * the daemon owns the OAuth tokens: a login reaches it at once, the CLI never refreshes
-//!   them behind its back (rotating refresh tokens, many rounds).
+//!   them behind its back (rotating refresh tokens, many rounds);
+//! * a read-only database is named, and a failed start leaves nothing that blocks the next.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -457,5 +458,66 @@ fn the_daemon_owns_the_tokens_a_login_takes_effect_at_once_and_cli_checks_never_
     assert_eq!(authorization(&sandbox), "authorized");
     ok(&sandbox, &["auth", "logout"]);
     assert_eq!(authorization(&sandbox), "not_authorized");
+    stop(daemon);
+}
+
+/// Runs `command` as an unprivileged user when the tests run as root (CI), since root
+/// writes a 0444 file as if it were 0644; the sandbox is handed to that user first.
+fn unprivileged(sandbox: &Sandbox, mut command: Command) -> Command {
+    use std::os::unix::process::CommandExt;
+    let me = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&me.stdout).trim() == "0" {
+        const NOBODY: u32 = 65534;
+        let chown = Command::new("chown")
+            .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+            .arg(sandbox.root())
+            .status()
+            .unwrap();
+        assert!(chown.success());
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    command
+}
+
+#[test]
+fn a_read_only_database_is_named_and_a_failed_start_leaves_nothing_that_blocks_the_next() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new("");
+    let daemon_command = || {
+        let mut command = unprivileged(&sandbox, sandbox.command("gazelled"));
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let mut daemon = daemon_command().spawn().unwrap();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    stop(daemon);
+
+    let database = sandbox.database();
+    let companion = |suffix: &str| PathBuf::from(format!("{}{suffix}", database.display()));
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut refused = daemon_command().spawn().unwrap();
+    let status = wait_exit(&mut refused, Duration::from_secs(30));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert!(
+        stderr.contains(&database.display().to_string()) && stderr.contains("cannot be written"),
+        "the message names the file: {stderr}"
+    );
+    for suffix in ["-wal", "-shm"] {
+        assert!(!companion(suffix).exists(), "the failed start left {suffix}");
+    }
+
+    // Fixed by the owner; a 0444 -shm left by an older version's failed start does not
+    // keep the daemon down.
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(companion("-shm"), b"").unwrap();
+    let _ = unprivileged(&sandbox, Command::new("true")); // hands the new file over too
+    std::fs::set_permissions(companion("-shm"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut daemon = daemon_command().spawn().unwrap();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    assert!(sandbox.logs().contains("was given the database's mode"));
     stop(daemon);
 }

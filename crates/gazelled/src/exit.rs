@@ -38,6 +38,7 @@ impl Failure {
             Failure::Config(_) => 78,                           // EX_CONFIG
             Failure::AlreadyRunning(_) => 75,                   // EX_TEMPFAIL
             Failure::Telemetry(_) | Failure::Lock { .. } => 73, // EX_CANTCREAT
+            Failure::Store(store::StoreError::NotWritable { .. }) => 77, // EX_NOPERM
             Failure::Store(_) | Failure::Runtime(_) => 70,      // EX_SOFTWARE
             Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
             Failure::SyncFailed(_) => 1,

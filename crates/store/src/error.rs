@@ -32,6 +32,13 @@ pub enum StoreError {
     )]
     FileGone { path: PathBuf, what: &'static str },
 
+    /// The database, its directory or its `-wal`/`-shm` companion cannot be written by this
+    /// user; found before SQLite touches anything.
+    #[error(
+        "the database cannot be written: {path} {why}. Make it writable by this user (`chmod u+w`, or move it to a writable disk), then start gazelled again; nothing was changed"
+    )]
+    NotWritable { path: PathBuf, why: String },
+
     #[error("{0}")]
     Invalid(String),
 }

@@ -54,6 +54,68 @@ fn file_identity(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
     }
 }
 
+/// Checks, before SQLite opens anything, that the database can be written.
+///
+/// SQLite opens a file it cannot write read-only, and only the first write fails
+/// ("attempt to write a readonly database", no path); by then it has created `-wal` and
+/// `-shm` with the database's own mode, and a 0444 `-shm` left so keeps every later start
+/// failing after the database itself is fixed. So the database and its directory are
+/// checked first and named; and a companion file of ours left unwritable by such a start
+/// (while the database is writable again) is given the database's mode back: it is only an
+/// index SQLite rebuilds, and the daemon's lock is held, so no one else has it open.
+fn ensure_writable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let refused = |file: &Path, why: String| StoreError::NotWritable {
+        path: file.to_owned(),
+        why,
+    };
+    let writable = |file: &Path| std::fs::OpenOptions::new().write(true).open(file).map(drop);
+    match writable(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            let mode = std::fs::metadata(path).map(|m| m.mode() & 0o7777).unwrap_or(0);
+            return Err(refused(path, format!("is not writable (mode {mode:o}: {e})")));
+        }
+    }
+    // SQLite creates the companions (and the database itself) in the directory.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let probe = dir.join(format!(".gazelled-write-check-{}", std::process::id()));
+        match std::fs::File::create(&probe) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(e) => {
+                return Err(refused(
+                    dir,
+                    format!("(the database's directory) does not let files be created: {e}"),
+                ));
+            }
+        }
+    }
+    let database_mode = std::fs::metadata(path).ok().map(|m| m.mode() & 0o666);
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let companion = PathBuf::from(name);
+        let Err(e) = writable(&companion) else { continue };
+        if e.kind() == std::io::ErrorKind::NotFound {
+            continue;
+        }
+        let ours = std::fs::metadata(&companion)
+            .is_ok_and(|m| std::fs::metadata(path).is_ok_and(|db| db.uid() == m.uid()));
+        match database_mode {
+            Some(mode) if ours => {
+                std::fs::set_permissions(&companion, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| refused(&companion, format!("is not writable and cannot be fixed: {e}")))?;
+                tracing::warn!(file = %companion.display(), mode = format!("{mode:o}"), "an unwritable SQLite companion file (left by a failed start) was given the database's mode");
+            }
+            _ => return Err(refused(&companion, format!("is not writable ({e})"))),
+        }
+    }
+    Ok(())
+}
+
 /// A write transaction. Dropping it without `commit` rolls back.
 pub type WriteTx = Transaction<'static, Sqlite>;
 
@@ -68,6 +130,7 @@ impl Store {
                 source,
             })?;
         }
+        ensure_writable(path)?;
         let store = Self::connect(path, true).await?;
         MIGRATOR
             .run(&store.writer)
