@@ -113,12 +113,40 @@ fn a_full_disk_fails_a_sync_cleanly_and_freeing_space_is_enough_to_go_on() {
     assert!(text.contains("disk is full"), "{text}");
     // The log says why (its writer is asynchronous: wait for the line, bounded).
     sandbox.wait_for_log(&mut daemon, "disk is full");
+    // A state `status` shows at once, not only a line in the log.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&sandbox, &["status", "--json"])).unwrap();
+    assert_eq!(status["storage"]["fault"], "full", "{status:#}");
+    assert!(ok(&sandbox, &["status"]).contains("STORAGE TROUBLE (full)"));
 
-    // Space comes back: no restart, the very next sync and edit work.
+    // Space comes back: no restart, the very next sync and edit work, and the trouble is
+    // over by itself.
     std::fs::remove_file(&filler).unwrap();
     let text = ok(&sandbox, &["force-sync", "--full", "--wait"]);
     assert!(!text.contains("transaction depth"), "{text}");
     ok(&sandbox, &draft_invoice_args(&sim.first_client()));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&sandbox, &["status", "--json"])).unwrap();
+    assert!(status["storage"].is_null(), "{status:#}");
+    // One sync-health alert names the episode (the full disk could not take it: it is
+    // written by the first check that can write), and the next check resolves it.
+    let storage_alerts = || {
+        let alerts: serde_json::Value =
+            serde_json::from_str(&ok(&sandbox, &["alerts", "list", "--all", "--json"])).unwrap();
+        alerts["system"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a.to_string().contains("disque plein"))
+            .cloned()
+            .collect::<Vec<serde_json::Value>>()
+    };
+    let raised = storage_alerts();
+    assert_eq!(raised.len(), 1, "{raised:#?}");
+    ok(&sandbox, &["force-sync", "--wait", "--stream", "users"]);
+    // Resolved by the next check (the list shows the system alerts still open).
+    let after = storage_alerts();
+    assert!(after.is_empty(), "{after:#?}");
     stop(daemon);
 }
 

@@ -476,9 +476,26 @@ impl Detectors {
         authorization_lost: bool,
         running_since: Timestamp,
     ) -> Result<DetectReport, StoreError> {
+        self.sync_health_with(authorization_lost, None, running_since)
+            .await
+    }
+
+    /// [`Detectors::sync_health`] with the daemon's storage trouble, if any (`storage`: what
+    /// it is and since when): the condition `storage`, one alert while it lasts. Raising it
+    /// needs a write, so on a full disk it is recorded (and e-mailed) at the first check
+    /// that can write; `status` shows the trouble at once.
+    pub async fn sync_health_with(
+        &self,
+        authorization_lost: bool,
+        storage: Option<&str>,
+        running_since: Timestamp,
+    ) -> Result<DetectReport, StoreError> {
         let a = &self.config.alerts;
         let runs = store::sync_log::recent_runs(self.store.reader(), 50).await?;
         let mut conditions: Vec<(String, String)> = Vec::new();
+        if let Some(trouble) = storage {
+            conditions.push(("storage".into(), trouble.to_owned()));
+        }
         if authorization_lost {
             conditions.push((
                 "authorization".into(),

@@ -21,6 +21,7 @@ use sync_engine::RunReport;
 use tokio::sync::Mutex;
 
 use crate::shutdown::Shutdown;
+use crate::storage::StorageWatch;
 
 /// How often sync health is checked besides after each run.
 const HEALTH_EVERY: Duration = Duration::from_secs(600);
@@ -34,6 +35,7 @@ pub struct Alerting {
     started: Timestamp,
     /// Detectors write the same tables: one at a time.
     running: Mutex<()>,
+    storage: Arc<StorageWatch>,
 }
 
 impl Alerting {
@@ -42,6 +44,7 @@ impl Alerting {
         store: store::Store,
         config: Arc<config::Config>,
         client: Option<Arc<GazelleClient>>,
+        storage: Arc<StorageWatch>,
     ) -> Result<Arc<Alerting>, String> {
         let mailer = Mailer::from_config(&config.smtp, config.alerts.owner_email.as_ref())?;
         match &mailer {
@@ -57,6 +60,7 @@ impl Alerting {
             client,
             started: Timestamp::now(),
             running: Mutex::new(()),
+            storage,
         }))
     }
 
@@ -159,11 +163,17 @@ impl Alerting {
             ),
             None => false,
         };
+        let storage = self.storage.to_alert();
         let _one = self.running.lock().await;
-        self.log(
+        let checked = self.log(
             "sync_health",
-            self.detectors.sync_health(lost, self.started).await,
+            self.detectors
+                .sync_health_with(lost, storage.as_deref(), self.started)
+                .await,
         );
+        if checked.is_some() && storage.is_some() {
+            self.storage.alerted();
+        }
     }
 
     pub async fn unconfirmed(&self) {

@@ -34,6 +34,7 @@ pub struct Context {
     pub store: store::Store,
     pub started: Instant,
     pub socket: PathBuf,
+    pub storage: Arc<crate::storage::StorageWatch>,
 }
 
 /// Binds the socket, replacing a stale one.
@@ -486,6 +487,8 @@ async fn status(context: &Context) -> Result<serde_json::Value, String> {
         "timeline_every": context.config.sync.timeline_interval,
         "email": {"server": context.alerting.mail_server()},
         "database": {"path": context.store.path(), "size_bytes": context.store.size_bytes()},
+        // Storage trouble in course (`fault`, `since`, `error`), or null.
+        "storage": context.storage.current(),
         "socket": context.socket,
     }))
 }

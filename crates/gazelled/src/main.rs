@@ -16,6 +16,7 @@ mod lock;
 mod runner;
 mod schedule;
 mod shutdown;
+mod storage;
 mod sync_once;
 
 use std::path::PathBuf;
@@ -109,10 +110,12 @@ fn run(args: Args) -> Result<(), Failure> {
         if let Err(why) = &client {
             tracing::warn!(reason = %why, "sync is not configured");
         }
+        let storage = std::sync::Arc::new(storage::StorageWatch::default());
         let alerting = alerting::Alerting::new(
             store.clone(),
             std::sync::Arc::clone(&config),
             client.as_ref().ok().cloned(),
+            std::sync::Arc::clone(&storage),
         )
         .map_err(Failure::Alerts)?;
         let pusher = client.as_ref().ok().map(|client| {
@@ -135,6 +138,7 @@ fn run(args: Args) -> Result<(), Failure> {
             pusher,
             Some(std::sync::Arc::clone(&alerting)),
             shutdown.clone(),
+            std::sync::Arc::clone(&storage),
         );
         alerting.start(&shutdown);
         schedule::start(
@@ -161,6 +165,7 @@ fn run(args: Args) -> Result<(), Failure> {
             store: store.clone(),
             started: std::time::Instant::now(),
             socket: socket.clone(),
+            storage,
         });
         shutdown.spawn(control::serve(listener, owner, context, shutdown.clone()));
         tracing::info!(socket = %socket.display(), "control socket listening");

@@ -9,6 +9,7 @@ use sync_engine::{Mode, Progress, RunReport, Stream, SyncEngine, Trigger};
 use tokio::sync::{Mutex, broadcast};
 
 use crate::shutdown::{RUN_GRACE, Shutdown};
+use crate::storage::StorageWatch;
 
 /// What a run tells those who wait on it.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct Runner {
     paused: std::sync::atomic::AtomicBool,
     /// Runs are shutdown's tasks; none starts once the daemon is stopping.
     shutdown: Shutdown,
+    /// Storage trouble seen by runs and pushes (for `status` and the health alert).
+    storage: Arc<StorageWatch>,
 }
 
 /// What makes two runs the same run.
@@ -43,6 +46,7 @@ impl Runner {
         pusher: Option<sync_engine::Pusher>,
         alerting: Option<Arc<crate::alerting::Alerting>>,
         shutdown: Shutdown,
+        storage: Arc<StorageWatch>,
     ) -> Arc<Runner> {
         let (engine, unavailable) = match engine {
             Ok(e) => (Some(e), None),
@@ -57,6 +61,7 @@ impl Runner {
             current: Mutex::new(None),
             paused: std::sync::atomic::AtomicBool::new(false),
             shutdown,
+            storage,
         })
     }
 
@@ -74,6 +79,7 @@ impl Runner {
             }
             Err(e) => {
                 tracing::error!(error = %e, "push cycle failed");
+                self.storage.failed(&e);
                 None
             }
         }
@@ -201,8 +207,18 @@ impl Runner {
             .run(trigger, mode, &streams, &move |p| {
                 let _ = progress_tx.send(RunEvent::Progress(p.clone()));
             })
-            .await
-            .map_err(|e| e.to_string());
+            .await;
+        match &result {
+            Ok(_) => self.storage.wrote(),
+            // Storage trouble is health news now, not at the next periodic check.
+            Err(e) if self.storage.failed(e) => {
+                if let Some(alerting) = &self.alerting {
+                    alerting.health().await;
+                }
+            }
+            Err(_) => {}
+        }
+        let result = result.map_err(|e| e.to_string());
         match &result {
             Ok(report) => {
                 if let Some(pushed) = self.push_now().await {

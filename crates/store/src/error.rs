@@ -55,3 +55,62 @@ impl<T> SqlContext<T> for std::result::Result<T, sqlx::Error> {
         self.map_err(|source| StoreError::Sql { context, source })
     }
 }
+
+/// Storage trouble: the database cannot take writes for a reason outside the program (the
+/// disk, the file, another process). The daemon shows it in `status` and raises the
+/// sync-health alert for it; it ends by itself when the cause is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageFault {
+    /// The disk (or SQLite's size limit) is full.
+    Full,
+    /// The disk failed a read or a write.
+    Io,
+    /// The file or its directory cannot be written by this user.
+    ReadOnly,
+    /// Another process holds the database longer than the busy timeout.
+    Busy,
+    /// The file was deleted or replaced under the daemon.
+    FileGone,
+}
+
+impl StorageFault {
+    /// What the owner reads (French, as the alerts are).
+    pub fn describe(self) -> &'static str {
+        match self {
+            StorageFault::Full => "disque plein : la base de données ne peut plus écrire",
+            StorageFault::Io => "erreur d'entrée-sortie du disque",
+            StorageFault::ReadOnly => "la base de données est en lecture seule",
+            StorageFault::Busy => "la base de données est occupée par un autre programme",
+            StorageFault::FileGone => "le fichier de la base de données a été supprimé ou remplacé",
+        }
+    }
+}
+
+impl StoreError {
+    /// The storage trouble this error is, if it is one (SQLite's primary result codes).
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        let sql = match self {
+            StoreError::FileGone { .. } => return Some(StorageFault::FileGone),
+            StoreError::NotWritable { .. } => return Some(StorageFault::ReadOnly),
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } => source,
+            StoreError::Migrate { .. } | StoreError::CreateDir { .. } | StoreError::Invalid(_) => {
+                return None;
+            }
+        };
+        match sql {
+            sqlx::Error::Io(_) => Some(StorageFault::Io),
+            sqlx::Error::Database(db) => {
+                let code: i64 = db.code()?.parse().ok()?;
+                match code & 0xff {
+                    13 => Some(StorageFault::Full),            // SQLITE_FULL
+                    10 | 14 => Some(StorageFault::Io),         // SQLITE_IOERR, SQLITE_CANTOPEN
+                    8 => Some(StorageFault::ReadOnly),         // SQLITE_READONLY
+                    5 | 6 => Some(StorageFault::Busy),         // SQLITE_BUSY, SQLITE_LOCKED
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}

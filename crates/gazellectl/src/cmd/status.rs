@@ -155,4 +155,12 @@ fn print_human(s: &Value) {
         text(&s["database"]["path"]),
         s["database"]["size_bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0
     );
+    if let Some(trouble) = s["storage"].as_object() {
+        println!(
+            "STORAGE TROUBLE ({}) since {}: {} — runs and edits fail until it is fixed; nothing needs a restart",
+            text(&trouble["fault"]).replace('_', " "),
+            text(&trouble["since"]),
+            text(&trouble["error"])
+        );
+    }
 }
