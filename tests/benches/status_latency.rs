@@ -1,5 +1,7 @@
 //! `make bench`: how fast `gazellectl status` is answered while a full sync runs (issue 5:
-//! p99 under 50 ms), against the floor of the same requests to an idle daemon, in one run.
+//! p99 under 50 ms), against the floor of the same requests to an idle daemon, in one run;
+//! and the daemon's resident memory: idle before, peak, right after the sync, and a minute
+//! after (issue 14: at most 25 MiB then).
 //!
 //! The release `gazelled` runs against the release `gazelle-sim` (`small`: one shop) in a
 //! temporary sandbox; the bench speaks the control protocol itself, one status request at a
@@ -82,6 +84,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut conn = Connection::open(&socket);
+    let idle_rss = memory(&daemon, "VmRSS");
 
     // The floor: an idle daemon.
     let mut idle = Vec::new();
@@ -123,6 +126,40 @@ fn main() {
             "NOT met"
         }
     );
+    let after_rss = memory(&daemon, "VmRSS");
+    // The daemon's idle timers (reader connections closed, the heap trimmed again 35 s after
+    // the run) have run.
+    std::thread::sleep(Duration::from_secs(60));
+    // Still answering (on a new connection: the daemon closes one idle for 30 s).
+    let _ = Connection::open(&socket).status();
+    let minute_rss = memory(&daemon, "VmRSS");
+    let peak_rss = memory(&daemon, "VmHWM");
+    let mib = |kib: Option<u64>| kib.map_or_else(|| "n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    println!(
+        "gazelled resident memory: idle {}   peak {}   right after the sync {}   a minute after {}   target <= 25 MiB a minute after: {}",
+        mib(idle_rss),
+        mib(peak_rss),
+        mib(after_rss),
+        mib(minute_rss),
+        match minute_rss {
+            Some(k) if k <= 25 * 1024 => "met",
+            Some(_) => "NOT met",
+            None => "not measurable here (no /proc)",
+        }
+    );
     signal(&daemon, "TERM");
     wait_exit(&mut daemon, Duration::from_secs(30));
+}
+
+/// A `/proc/<pid>/status` figure in KiB (`VmRSS` resident now, `VmHWM` its peak); `None`
+/// where there is no /proc (macOS).
+fn memory(child: &std::process::Child, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }

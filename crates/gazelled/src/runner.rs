@@ -185,6 +185,17 @@ impl Runner {
             // an idle daemon should not sit at a full sync's peak until its next restart.
             let trimmed = heap_trim::trim();
             tracing::debug!(trimmed, "heap trimmed after the run");
+            // Once more when the read connections the run used have been closed as idle.
+            let stop = runner.shutdown.token().clone();
+            runner.shutdown.spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(store::open::READER_IDLE * 2 + std::time::Duration::from_secs(5)) => {
+                        let trimmed = heap_trim::trim();
+                        tracing::debug!(trimmed, "heap trimmed after the readers closed");
+                    }
+                    () = stop.cancelled() => {}
+                }
+            });
             // Clear before announcing, so a trigger that sees the end starts a new run.
             *runner.current.lock().await = None;
             let _ = tx.send(RunEvent::Finished(result));
