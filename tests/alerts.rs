@@ -449,3 +449,119 @@ fn doctor_gives_a_verdict_for_every_part() {
         "{all:#}"
     );
 }
+
+/// A sandbox syncing `sim` with e-mail to `sink` (the owner: [`OWNER`]) and nothing scheduled.
+fn mailing_sandbox(sim: &SimProcess, sink: &SmtpSink, extra: &str) -> Sandbox {
+    Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"0 0 3 1 1 *\"\ntimeline_interval = \"1day\"\n\
+         [alerts]\nowner_email = \"{OWNER}\"\n{extra}\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = \"Assistant Gazelle <alerts@example.test>\"\ntimeout = \"5s\"\n",
+        sim.url(),
+        sim.field("api_key"),
+        sink.port
+    ))
+}
+
+fn subjects(dir: &std::path::Path) -> Vec<String> {
+    SmtpSink::received(dir).iter().map(|m| parse(m).subject).collect()
+}
+
+#[test]
+fn stock_running_out_after_it_was_low_is_upgraded_to_critical_and_e_mailed_once() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let sandbox = mailing_sandbox(&sim, &sink, "");
+    let product = graphql(&sim, "{ allMasterServiceItems { id } }")["data"]["allMasterServiceItems"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tech = graphql(&sim, "{ allUsers { id } }")["data"]["allUsers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    sync(&sandbox, &["--full"]);
+    let stock = |verb: &str, quantity: &str| {
+        let out = sandbox.run(
+            "gazellectl",
+            &["stock", verb, "--product", &product, "--tech", &tech, "--quantity", quantity],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let low = || -> Vec<serde_json::Value> {
+        json_of(&sandbox, &["alerts", "list", "--all", "--json"])["system"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "low_stock")
+            .cloned()
+            .collect()
+    };
+    stock("correct", "6");
+    assert!(low().is_empty());
+    // 6 → 5 (threshold 5): low, one warning and one e-mail.
+    stock("remove", "1");
+    let got = SmtpSink::wait_for(mail_dir.path(), 1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1);
+    assert!(subjects(mail_dir.path())[0].starts_with("Stock bas"), "{:?}", subjects(mail_dir.path()));
+    assert_eq!(low()[0]["severity"], "warning", "{:#?}", low());
+    // 5 → 0: the open alert becomes critical, says 0, and a "rupture" e-mail goes out.
+    stock("remove", "5");
+    let got = SmtpSink::wait_for(mail_dir.path(), 2, Duration::from_secs(30));
+    assert_eq!(got.len(), 2, "{:?} {:#?} {}", subjects(mail_dir.path()), low(), sandbox.logs());
+    assert!(subjects(mail_dir.path())[1].starts_with("Rupture de stock"), "{:?}", subjects(mail_dir.path()));
+    let open = low();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_eq!(open[0]["severity"], "critical");
+    assert!(open[0]["summary"].as_str().unwrap().contains(": 0 (seuil 5)"), "{open:#?}");
+    // Still empty: nothing new to say.
+    stock("correct", "0");
+    let status = json_of(&sandbox, &["status", "--json"]);
+    assert_eq!(status["backlog"]["emails_pending"], 0, "{status:#}");
+    assert_eq!(SmtpSink::received(mail_dir.path()).len(), 2);
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(15)).success());
+}
+
+#[test]
+fn an_outage_answering_mixed_5xx_is_reported_once_and_its_end_once() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let sandbox = mailing_sandbox(&sim, &sink, "repeated_error_runs = 3\n");
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    sync(&sandbox, &["--full"]);
+    // Six runs, each answered by a different server error.
+    for status in [500, 502, 503, 500, 502, 503] {
+        // `Retry-After: 0`: the client's retries come at once, the run fails fast.
+        let fault =
+            format!(r#"{{"kind":"status","status":{status},"retry_after":0,"count":1000}}"#);
+        let (code, body) = sim.post("/_sim/faults", &fault, &[]);
+        assert!(code < 300, "{body}");
+        let out = sandbox.run("gazellectl", &["force-sync", "--wait", "--stream", "users"]);
+        assert!(!out.status.success());
+        sim.delete("/_sim/faults");
+    }
+    let outage = SmtpSink::wait_for(mail_dir.path(), 1, Duration::from_secs(30));
+    assert_eq!(outage.len(), 1, "{:?}", subjects(mail_dir.path()));
+    let first = parse(&outage[0]);
+    assert!(
+        first.text.contains("unavailable") && first.text.contains("HTTP 50"),
+        "names the kind and quotes the last message: {}",
+        first.text
+    );
+    // Back: one "rétablie".
+    sync(&sandbox, &["--stream", "users"]);
+    let all = SmtpSink::wait_for(mail_dir.path(), 2, Duration::from_secs(30));
+    assert_eq!(all.len(), 2, "{:?}", subjects(mail_dir.path()));
+    sync(&sandbox, &["--stream", "users"]);
+    let status = json_of(&sandbox, &["status", "--json"]);
+    assert_eq!(status["backlog"]["emails_pending"], 0, "{status:#}");
+    assert_eq!(SmtpSink::received(mail_dir.path()).len(), 2, "{:?}", subjects(mail_dir.path()));
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(15)).success());
+}

@@ -622,6 +622,43 @@ fn edit_upstream(sim: &SimProcess, piano: &str, location: &str) {
     );
 }
 
+/// A column of the local row with this upstream id, read from the database file.
+fn local_value(sandbox: &Sandbox, table: &str, column: &str, external_id: &str) -> String {
+    let db = sandbox.database();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
+            .await
+            .unwrap();
+        let value: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT {column} FROM {table} WHERE ExternalId = ?1"
+        ))
+        .bind(external_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        value.unwrap_or_default()
+    })
+}
+
+fn edit_client_upstream(sim: &SimProcess, client: &str, company: &str) {
+    let r = sim.graphql(
+        "mutation U($id: String!, $input: PrivateClientInput!) { updateClient(id: $id, input: $input) { client { id } mutationErrors { messages } } }",
+        json!({"id": client, "input": {"companyName": company}}),
+    );
+    assert!(
+        r["data"]["updateClient"]["mutationErrors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{r}"
+    );
+}
+
 #[test]
 fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
     let sim = SimProcess::start("tiny");
@@ -641,6 +678,9 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
     edit_upstream(&sim, &w.piano, "Gazelle B");
     ok(&sandbox, &["force-sync", "--wait"]);
     assert_eq!(upstream_location(&sim, &w.piano), "Gazelle B");
+    // The mirror shows the winner at once, not the Mac's losing value (an incremental run:
+    // the pull skipped the row while the edit waited).
+    assert_eq!(local_value(&sandbox, "Pianos", "Location", &w.piano), "Gazelle B");
     let done = json_of(&sandbox, &["outbox", "list", "--state", "done", "--json"]);
     assert_eq!(done[0]["outcome"], "superseded", "{done:#}");
     let conflicts = json_of(&sandbox, &["conflicts", "list", "--all", "--json"]);
@@ -651,6 +691,18 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
             .iter()
             .any(|c| c["resolution"] == "remote"),
         "{conflicts:#}"
+    );
+    // The same for a client's company name.
+    ok(
+        &sandbox,
+        &["client", "edit", &w.client, "--company", "Mac Perdant"],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    edit_client_upstream(&sim, &w.client, "Gazelle Gagnant");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    assert_eq!(
+        local_value(&sandbox, "Clients", "CompanyName", &w.client),
+        "Gazelle Gagnant"
     );
     // Last-write-wins, the local edit later: it is pushed over Gazelle's.
     edit_upstream(&sim, &w.piano, "Gazelle C");
@@ -709,6 +761,23 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
             .unwrap()
             .is_empty()
     );
+
+    // Manual, Gazelle's version kept: the row takes it at once.
+    ok(
+        &sandbox,
+        &["piano", "edit", &w.piano, "--location", "Local G"],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    edit_upstream(&sim, &w.piano, "Gazelle H");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    let open = json_of(&sandbox, &["conflicts", "list", "--json"]);
+    let conflict = open[0]["id"].as_i64().unwrap().to_string();
+    ok(
+        &sandbox,
+        &["conflicts", "resolve", &conflict, "--keep", "remote"],
+    );
+    assert_eq!(local_value(&sandbox, "Pianos", "Location", &w.piano), "Gazelle H");
+    assert_eq!(upstream_location(&sim, &w.piano), "Gazelle H");
     stop(daemon);
 }
 

@@ -424,7 +424,9 @@ impl Detectors {
                 "{} — {technician}: {} (seuil {})",
                 row.product_name, row.quantity, row.reorder_threshold
             );
-            let Some(id) = alerts::raise_system_alert(
+            // Once per (product, technician, severity) until restocked: a line already low
+            // that runs out is upgraded to critical and e-mailed again ("rupture").
+            let (id, dedupe) = match alerts::raise_or_update_system_alert(
                 &mut tx,
                 SystemKind::LowStock,
                 key,
@@ -433,8 +435,10 @@ impl Detectors {
                 &json!(row),
             )
             .await?
-            else {
-                continue;
+            {
+                alerts::Raised::New(id) => (id, format!("low_stock:{id}")),
+                alerts::Raised::Upgraded(id) => (id, format!("low_stock:{id}:critical")),
+                alerts::Raised::Updated(_) => continue,
             };
             report.raised += 1;
             if self.config.alerts.log_channel {
@@ -452,7 +456,7 @@ impl Detectors {
                 queue(
                     &mut tx,
                     &mut report,
-                    format!("low_stock:{id}"),
+                    dedupe,
                     "low_stock",
                     to,
                     composed,
@@ -528,18 +532,30 @@ impl Detectors {
             .take(n)
             .collect();
         if finished.len() == n {
-            let errors = |r: &store::sync_log::RunSummary| {
-                serde_json::from_str::<Vec<String>>(&r.errors).unwrap_or_default()
+            // The same *kind* of error in each of the last n runs: one outage answers 500,
+            // 502 and 503 by turns, and is still one outage.
+            let kinds = |r: &store::sync_log::RunSummary| {
+                serde_json::from_str::<Vec<api_client::ErrorKind>>(&r.error_kinds)
+                    .unwrap_or_default()
             };
-            let mut common = errors(finished[0]);
+            let mut common = kinds(finished[0]);
             for run in &finished[1..] {
-                let these = errors(run);
-                common.retain(|e| these.contains(e));
+                let these = kinds(run);
+                common.retain(|k| these.contains(k));
             }
-            if let Some(error) = common.first() {
+            if let Some(kind) = common.first() {
+                let last = serde_json::from_str::<Vec<String>>(&finished[0].errors)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
                 conditions.push((
                     "repeated_error".into(),
-                    format!("la même erreur {n} fois de suite : {error}"),
+                    format!(
+                        "{} ({}) : {n} synchronisations de suite en échec ; dernier message : {last}",
+                        kind.describe(),
+                        kind.as_str()
+                    ),
                 ));
             }
         }

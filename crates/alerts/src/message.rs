@@ -342,8 +342,13 @@ pub fn low_stock(
     }
     .compose(
         subject,
-        message_id("low-stock", &alert_id.to_string()),
-        None,
+        // Its own message when it runs out, in the thread of the alert's first one.
+        if critical {
+            message_id("low-stock-out", &alert_id.to_string())
+        } else {
+            message_id("low-stock", &alert_id.to_string())
+        },
+        Some(message_id("low-stock", &alert_id.to_string())).filter(|_| critical),
     )
 }
 

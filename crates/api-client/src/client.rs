@@ -249,6 +249,7 @@ impl GazelleClient {
                         operation: operation.name.into(),
                         message: format!("HTTP {status}"),
                         retry_after,
+                        throttled: status.as_u16() == 429,
                     },
                     maybe_processed: !refused_up_front,
                 });

@@ -12,6 +12,8 @@ pub enum ApiError {
         message: String,
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
+        /// HTTP 429: Gazelle is up and asks for fewer requests (not an outage).
+        throttled: bool,
     },
 
     /// The credentials were refused (and refreshing did not help, or there is nothing to
@@ -73,7 +75,65 @@ fn after_cursor(cursor: &Option<String>) -> String {
     }
 }
 
+/// What kind of failure an error is, for the sync-health rule ("the same kind of error N
+/// runs in a row"): the texts of one outage differ (502, 503, a timeout), its kind does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Gazelle cannot be reached or fails: 5xx, timeouts, refused connections, cut bodies.
+    Unavailable,
+    /// HTTP 429: too many requests.
+    Throttled,
+    /// Credentials refused or authorization lost.
+    Authorization,
+    /// Gazelle refused what was asked (schema or field errors, a refused write, an answer of
+    /// an unexpected shape, paging that cannot be followed).
+    Refused,
+    /// A problem on this Mac: configuration, token store, the database.
+    Local,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Authorization => "authorization",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Local => "local",
+        }
+    }
+
+    /// What the owner reads (French, as the alerts are).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => "Gazelle est indisponible",
+            ErrorKind::Throttled => "Gazelle limite le nombre de requêtes",
+            ErrorKind::Authorization => "l'autorisation Gazelle est refusée",
+            ErrorKind::Refused => "Gazelle refuse les requêtes",
+            ErrorKind::Local => "erreur locale (configuration, base de données)",
+        }
+    }
+}
+
 impl ApiError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Transient {
+                throttled: true, ..
+            } => ErrorKind::Throttled,
+            ApiError::Transient { .. } => ErrorKind::Unavailable,
+            ApiError::Auth { .. } | ApiError::NeedsReauthorization { .. } => {
+                ErrorKind::Authorization
+            }
+            ApiError::GraphQl { .. }
+            | ApiError::Rejected { .. }
+            | ApiError::Decode { .. }
+            | ApiError::Paging { .. } => ErrorKind::Refused,
+            ApiError::Setup(_) => ErrorKind::Local,
+        }
+    }
+
     pub fn is_transient(&self) -> bool {
         matches!(self, ApiError::Transient { .. })
     }
@@ -83,6 +143,7 @@ impl ApiError {
             operation: operation.to_owned(),
             message: message.into(),
             retry_after: None,
+            throttled: false,
         }
     }
 }

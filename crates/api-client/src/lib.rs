@@ -27,5 +27,5 @@ pub mod token_store;
 
 pub use auth::{AuthState, Credentials, OAuthApp};
 pub use client::{ClientOptions, GazelleClient};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorKind};
 pub use token_store::{FileTokenStore, TokenSet, TokenStore, platform_store};

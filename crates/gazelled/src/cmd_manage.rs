@@ -483,27 +483,17 @@ async fn handle(context: &Context, verb: &str, args: &Value) -> Result<(Value, b
                 .int("id")?
                 .ok_or_else(|| a.bad("id", "a conflict number"))?;
             let keep = a.text("keep")?;
-            let conflict = store::outbox::conflict(store.reader(), id)
-                .await
-                .map_err(from_store)?
-                .ok_or_else(|| error(ErrorCode::Invalid, format!("there is no conflict #{id}")))?;
-            // Keeping the local edit: it is now based on the remote version it overrides.
-            let remote: Value =
-                serde_json::from_str(&conflict.remote_version).unwrap_or(Value::Null);
-            let remote_updated = remote["updatedAt"]
-                .as_str()
-                .or(remote["UpdatedAt"].as_str())
-                .map(str::to_owned);
-            let mut tx = store.begin_write().await.map_err(from_store)?;
-            store::outbox::resolve_conflict(&mut tx, id, &keep, remote_updated.as_deref())
-                .await
-                .map_err(from_store)?;
-            tx.commit()
-                .await
-                .map_err(|e| error(ErrorCode::Internal, e.to_string()))?;
-            let settled = store::outbox::conflict(store.reader(), id)
-                .await
-                .map_err(from_store)?;
+            // Keeping Gazelle's version writes it into the row at once (read by the
+            // daemon's client, when there is one).
+            let settled = sync_engine::resolve_conflict(
+                store,
+                context.runner.engine().map(|e| e.client()),
+                &sync_engine::SyncSettings::from_config(&context.config),
+                id,
+                &keep,
+            )
+            .await
+            .map_err(from_store)?;
             wrote(json!(settled))
         }
         other => Err(error(

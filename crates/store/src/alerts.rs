@@ -336,6 +336,58 @@ pub async fn raise_system_alert(
     .context("raising an alert")
 }
 
+/// What [`raise_or_update_system_alert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raised {
+    /// A new alert (the caller notifies).
+    New(i64),
+    /// The open alert became critical (the caller notifies again: it is worse).
+    Upgraded(i64),
+    /// The open alert was kept, its summary and details brought up to date.
+    Updated(i64),
+}
+
+/// Raises an alert, or keeps the open one of the same kind and key true: its summary and
+/// details are the current ones, and it is upgraded (never downgraded) to critical.
+pub async fn raise_or_update_system_alert(
+    conn: &mut SqliteConnection,
+    kind: SystemKind,
+    key: &str,
+    critical: bool,
+    summary: &str,
+    details: &serde_json::Value,
+) -> Result<Raised> {
+    if let Some(id) = raise_system_alert(&mut *conn, kind, key, critical, summary, details).await? {
+        return Ok(Raised::New(id));
+    }
+    let (id, severity): (i64, String) = sqlx::query_as(
+        "SELECT Id, Severity FROM SystemAlerts WHERE Kind = ?1 AND Key = ?2 AND ClearedAt IS NULL",
+    )
+    .bind(kind.as_str())
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await
+    .context("reading an open alert")?;
+    let upgrade = critical && severity != "critical";
+    sqlx::query(
+        "UPDATE SystemAlerts SET Summary = ?2, Details = ?3,
+                Severity = CASE WHEN ?4 THEN 'critical' ELSE Severity END
+         WHERE Id = ?1",
+    )
+    .bind(id)
+    .bind(summary)
+    .bind(details.to_string())
+    .bind(upgrade)
+    .execute(&mut *conn)
+    .await
+    .context("updating an open alert")?;
+    Ok(if upgrade {
+        Raised::Upgraded(id)
+    } else {
+        Raised::Updated(id)
+    })
+}
+
 /// Clears the open alerts of `kind` whose key is not in `still_true`; the cleared ones.
 pub async fn clear_system_alerts_except(
     conn: &mut SqliteConnection,

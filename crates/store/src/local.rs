@@ -869,3 +869,19 @@ pub async fn consumed(
     .await
     .context("reading stock movements")
 }
+
+/// The upstream id of the client a contact belongs to (a contact has no read of its own in
+/// a lookup: it comes with its client).
+pub async fn contact_client_external_id(
+    conn: &mut SqliteConnection,
+    contact: i64,
+) -> Result<Option<String>> {
+    let found: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT cl.ExternalId FROM Contacts c JOIN Clients cl ON cl.Id = c.ClientId WHERE c.Id = ?1",
+    )
+    .bind(contact)
+    .fetch_optional(conn)
+    .await
+    .context("finding a contact's client")?;
+    Ok(found.and_then(|(id,)| id))
+}

@@ -110,6 +110,8 @@ pub struct RunSummary {
     pub status: String,
     pub duration_ms: Option<i64>,
     pub errors: String,
+    /// JSON array of the kinds of its errors (`api_client::ErrorKind` names).
+    pub error_kinds: String,
 }
 
 /// Opens a run in the log and returns its id.
@@ -166,6 +168,7 @@ pub async fn finish_run(
     status: RunStatus,
     duration: std::time::Duration,
     errors: &[String],
+    kinds: &[&str],
 ) -> Result<()> {
     let mut kept: Vec<String> = errors.iter().take(MAX_ERRORS_PER_RUN).cloned().collect();
     if errors.len() > MAX_ERRORS_PER_RUN {
@@ -177,13 +180,14 @@ pub async fn finish_run(
     let errors_json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".to_owned());
     let now = now_text();
     sqlx::query(
-        "UPDATE SyncRuns SET FinishedAt = ?2, Status = ?3, Errors = ?4, DurationMs = ?5 WHERE Id = ?1",
+        "UPDATE SyncRuns SET FinishedAt = ?2, Status = ?3, Errors = ?4, DurationMs = ?5, ErrorKinds = ?6 WHERE Id = ?1",
     )
     .bind(run_id)
     .bind(&now)
     .bind(status.as_str())
     .bind(errors_json)
     .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
+    .bind(serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned()))
     .execute(conn)
     .await
     .context("closing a sync run")?;
@@ -278,7 +282,7 @@ pub async fn stream_states(pool: &SqlitePool) -> Result<Vec<StreamState>> {
 /// The most recent runs, newest first.
 pub async fn recent_runs(pool: &SqlitePool, limit: u32) -> Result<Vec<RunSummary>> {
     sqlx::query_as(
-        "SELECT Id, StartedAt, FinishedAt, Trigger, Mode, Status, DurationMs, Errors
+        "SELECT Id, StartedAt, FinishedAt, Trigger, Mode, Status, DurationMs, Errors, ErrorKinds
          FROM SyncRuns ORDER BY Id DESC LIMIT ?1",
     )
     .bind(limit)

@@ -849,6 +849,7 @@ async fn the_run_log_records_counts_and_caps_errors() {
         RunStatus::Partial,
         std::time::Duration::from_millis(1234),
         &errors,
+        &["unavailable"],
     )
     .await
     .unwrap();

@@ -302,6 +302,7 @@ impl SyncEngine {
 
         let mut reports = Vec::new();
         let mut errors = Vec::new();
+        let mut kinds = std::collections::BTreeSet::new();
         for stream in Stream::ALL.into_iter().filter(|s| streams.contains(s)) {
             let plan = self.plan(stream, mode, run_id).await?;
             let mut counts = StreamCounts::default();
@@ -327,8 +328,14 @@ impl SyncEngine {
                 Ok(()) => None,
                 Err(PassError::Store(e)) => {
                     tracing::error!(stream = stream.name(), error = %e, "database failure: run stopped");
-                    self.close_run(run_id, RunStatus::Failed, started, &[e.to_string()])
-                        .await?;
+                    self.close_run(
+                        run_id,
+                        RunStatus::Failed,
+                        started,
+                        &[e.to_string()],
+                        &[api_client::ErrorKind::Local],
+                    )
+                    .await?;
                     return Err(e);
                 }
                 Err(PassError::Api(e)) => {
@@ -337,6 +344,7 @@ impl SyncEngine {
                     commit(tx).await?;
                     tracing::warn!(stream = stream.name(), error = %e, "stream failed; it resumes from its cursor next time");
                     errors.push(format!("{}: {e}", stream.name()));
+                    kinds.insert(e.kind());
                     Some(e)
                 }
             };
@@ -382,7 +390,8 @@ impl SyncEngine {
         if let Err(e) = self.store.release_memory().await {
             tracing::warn!(run_id, error = %e, "cannot release the writer's cache");
         }
-        self.close_run(run_id, status, started, &errors).await?;
+        let kinds: Vec<api_client::ErrorKind> = kinds.into_iter().collect();
+        self.close_run(run_id, status, started, &errors, &kinds).await?;
         progress(&Progress::RunFinished {
             run_id,
             status: status.as_str(),
@@ -417,9 +426,12 @@ impl SyncEngine {
         status: RunStatus,
         started: Instant,
         errors: &[String],
+        kinds: &[api_client::ErrorKind],
     ) -> Result<(), StoreError> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let mut tx = self.store.begin_write().await?;
-        sync_log::finish_run(&mut tx, run_id, status, started.elapsed(), errors).await?;
+        sync_log::finish_run(&mut tx, run_id, status, started.elapsed(), errors, &kinds)
+            .await?;
         commit(tx).await
     }
 

@@ -7,7 +7,9 @@ pub mod engine;
 pub mod map;
 mod probe;
 pub mod push;
+pub mod refresh;
 
 pub use engine::{Progress, RunReport, Stream, StreamReport, SyncEngine, SyncSettings};
 pub use push::{PushReport, Pusher};
+pub use refresh::resolve_conflict;
 pub use store::sync_log::{Mode, Trigger};

@@ -29,6 +29,9 @@ use store::local;
 use store::outbox::{self, Entry};
 use store::{Connection, Store, StoreError};
 
+use crate::engine::SyncSettings;
+use crate::refresh::Fresh;
+
 /// Tries before an entry that keeps failing transiently is given up (dead).
 pub const MAX_ATTEMPTS: i64 = 8;
 
@@ -273,9 +276,26 @@ impl Pusher {
             return Ok(Gate::Send);
         }
         let local: Value = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
+        let policy = self.config.sync.conflict_policy(&entry.entity);
+        // Last-write-wins: the later of the two edits wins; both versions stay on record.
+        let local_wins = entry.created_at.as_str() > now;
+        // Gazelle's edit wins: its whole record is read now (no request inside the
+        // transaction) and written over the row as the edit is settled.
+        let fresh = match policy {
+            ConflictPolicy::LastWriteWins if !local_wins => {
+                match Fresh::read(&self.client, &self.store, &entry.entity, entry.local_id, external_id).await {
+                    Ok(fresh) => fresh,
+                    Err(e) => {
+                        tracing::warn!(entry = entry.id, error = %e, "Gazelle's winning version could not be read: the row waits for the next full pull");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         let mut tx = self.store.begin_write().await?;
         let existing = outbox::open_conflict_for(&mut tx, entry.id).await?;
-        let gate = match self.config.sync.conflict_policy(&entry.entity) {
+        let gate = match policy {
             ConflictPolicy::Manual => {
                 let id = match existing {
                     Some(id) => id,
@@ -293,8 +313,6 @@ impl Pusher {
                 Gate::Held
             }
             ConflictPolicy::LastWriteWins => {
-                // The later of the two edits wins; both versions stay on record.
-                let local_wins = entry.created_at.as_str() > now;
                 let resolution = if local_wins { "local" } else { "remote" };
                 match existing {
                     Some(_) => outbox::settle_conflicts_of(&mut tx, entry.id, resolution).await?,
@@ -321,6 +339,11 @@ impl Pusher {
                         Some(&format!("Gazelle's edit of {now} is newer")),
                     )
                     .await?;
+                    if let Some(fresh) = &fresh {
+                        fresh
+                            .write(&mut tx, &SyncSettings::from_config(&self.config))
+                            .await?;
+                    }
                     Gate::Superseded
                 }
             }
