@@ -749,12 +749,20 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
         outbox.contains(&format!("held: conflict #{conflict}")),
         "{outbox}"
     );
+    let recorded = json_of(&sandbox, &["conflicts", "list", "--all", "--json"])
+        .as_array()
+        .unwrap()
+        .len();
     ok(
         &sandbox,
         &["conflicts", "resolve", &conflict, "--keep", "local"],
     );
     ok(&sandbox, &["force-sync", "--wait"]);
     assert_eq!(upstream_location(&sim, &w.piano), "Local E");
+    // The pull before the push saw Gazelle's version again: the edit is based on it now,
+    // so no second (already settled) conflict is recorded.
+    let after = json_of(&sandbox, &["conflicts", "list", "--all", "--json"]);
+    assert_eq!(after.as_array().unwrap().len(), recorded, "{after:#}");
     assert!(
         json_of(&sandbox, &["conflicts", "list", "--json"])
             .as_array()

@@ -808,7 +808,26 @@ async fn record_conflict(
     .fetch_optional(&mut *conn)
     .await
     .context("looking for an open conflict")?;
-    if already.is_none() {
+    // An edit already based on this upstream version (a person chose `--keep local` over
+    // it) overrides it knowingly: that is no new conflict.
+    let base: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT BaseUpdatedAt FROM Outbox WHERE Entity = ?1 AND LocalId = ?2 AND State IN ('pending', 'in_flight')
+         ORDER BY Id DESC LIMIT 1",
+    )
+    .bind(spec.table)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("reading the waiting edit's base")?;
+    let same_instant = |a: &str, b: &str| match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
+        (Ok(a), Ok(b)) => a.as_second() == b.as_second(),
+        _ => a == b,
+    };
+    let based_on_it = match (base.flatten(), remote.get("UpdatedAt").and_then(|v| v.as_str())) {
+        (Some(base), Some(upstream)) => same_instant(&base, upstream),
+        _ => false,
+    };
+    if already.is_none() && !based_on_it {
         sqlx::query(
             "INSERT INTO Conflicts (Entity, LocalId, ExternalId, OutboxId, LocalVersion, RemoteVersion, Fields, DetectedAt)
              VALUES (?1, ?2, ?3,
