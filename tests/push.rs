@@ -704,6 +704,59 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
         local_value(&sandbox, "Clients", "CompanyName", &w.client),
         "Gazelle Gagnant"
     );
+    // And for an appointment: moved on the Mac, retitled in Gazelle later.
+    let (appointment, local_id) = {
+        let db = sandbox.database();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
+                .await
+                .unwrap();
+            let row: (String, i64) = sqlx::query_as(
+                "SELECT ExternalId, Id FROM Appointments WHERE DeletedAt IS NULL AND ExternalId IS NOT NULL ORDER BY StartAt DESC LIMIT 1",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            row
+        })
+    };
+    ok(
+        &sandbox,
+        &[
+            "appointments",
+            "move",
+            &local_id.to_string(),
+            "--start",
+            &format!("{} 10:00", tomorrow()),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let before = event(&sim, &appointment);
+    let retitled = sim.graphql(
+        "mutation U($id: String!, $input: PrivateEventInput!) { updateEvent(id: $id, input: $input) { event { id } mutationErrors { messages } } }",
+        json!({"id": appointment, "input": {
+            "title": "Titre Gazelle", "start": before["start"], "duration": before["duration"],
+            "clientId": before["client"]["id"], "userId": before["user"]["id"],
+        }}),
+    );
+    assert!(retitled["data"]["updateEvent"]["event"]["id"].is_string(), "{retitled}");
+    ok(&sandbox, &["force-sync", "--wait"]);
+    let upstream = event(&sim, &appointment);
+    assert_eq!(
+        local_value(&sandbox, "Appointments", "Description", &appointment),
+        "Titre Gazelle",
+        "upstream: {upstream}"
+    );
+    assert_eq!(
+        local_value(&sandbox, "Appointments", "StartAt", &appointment),
+        upstream["start"].as_str().unwrap(),
+        "the Mac's move lost: the row has Gazelle's start"
+    );
     // Last-write-wins, the local edit later: it is pushed over Gazelle's.
     edit_upstream(&sim, &w.piano, "Gazelle C");
     std::thread::sleep(Duration::from_millis(1100));

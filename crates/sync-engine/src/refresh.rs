@@ -62,12 +62,13 @@ impl Fresh {
         settings: &SyncSettings,
     ) -> Result<(), StoreError> {
         let mut errors = Vec::new();
-        match self {
+        let counts = match self {
             Fresh::Client(c) => Node::apply(tx, std::slice::from_ref(c), settings, false, &mut errors).await?,
             Fresh::Piano(p) => Node::apply(tx, std::slice::from_ref(p), settings, false, &mut errors).await?,
             Fresh::Event(e) => Node::apply(tx, std::slice::from_ref(e), settings, false, &mut errors).await?,
             Fresh::Invoice(i) => Node::apply(tx, std::slice::from_ref(i), settings, false, &mut errors).await?,
         };
+        tracing::info!(?counts, "Gazelle's winning version written into the row");
         for error in errors {
             tracing::warn!(%error, "Gazelle's winning version could not be stored");
         }
