@@ -391,6 +391,8 @@ fn a_shutdown_waits_for_the_e_mail_in_hand_so_a_restart_does_not_send_it_again()
         String::from_utf8_lossy(&answer.stderr)
     );
     assert!(sandbox.logs().contains("gazelled stopped cleanly"), "{}", sandbox.logs());
+    // Dependencies' routine is not in the info log.
+    assert!(!sandbox.logs().contains("Job creator created"), "{}", sandbox.logs());
 
     // After a restart, a second message goes through the same queue; the first is not sent
     // again (it was marked sent before the daemon exited).
