@@ -291,7 +291,7 @@ fn service_notes_become_alerts_and_each_e_mail_is_delivered_once() {
         "gazellectl",
         &["alerts", "resolve", &id, "--note", "encore"],
     );
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(again.status.code(), Some(2), "bad usage");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already resolved"));
     let shown = json_of(&sandbox, &["alerts", "show", &id, "--json"]);
     assert_eq!(shown["is_resolved"], true);

@@ -514,13 +514,45 @@ fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             out.status.code(),
-            Some(1),
-            "--duration {duration}: {stderr}"
+            Some(2),
+            "bad usage: --duration {duration}: {stderr}"
         );
         assert!(
             stderr.contains("between 1 and 1440"),
             "{duration}: {stderr}"
         );
+    }
+    // Wrong or unclear answers: each is bad usage (2), with a message that says what is
+    // wrong; nothing is queued.
+    let tech = sim.graphql("{ allUsers { id } }", serde_json::json!({}))["data"]["allUsers"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = sim.first_client();
+    for (args, says) in [
+        (vec!["outbox", "retry", "--", "-5"], "no such outbox entry #-5"),
+        (vec!["outbox", "discard", "999999"], "no such outbox entry #999999"),
+        (vec!["force-sync", "--stream", "bogus"], "unknown stream `bogus`"),
+        (
+            vec![
+                "appointments", "create", "--client", &client, "--tech", &tech, "--start",
+                "2027-02-30 10:00", "--duration", "60", "--title", "Accord",
+            ],
+            "2027-02-30",
+        ),
+        (
+            vec![
+                "appointments", "create", "--client", &client, "--tech", "usr_NOPE", "--start",
+                "2027-02-10 10:00", "--duration", "60", "--title", "Accord",
+            ],
+            "no such technician `usr_NOPE`",
+        ),
+    ] {
+        let out = sandbox.run("gazellectl", &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
     assert!(!sandbox.logs().contains("panicked"), "{}", sandbox.logs());
     let outbox = sandbox.run("gazellectl", &["outbox", "list", "--json"]);
@@ -644,7 +676,7 @@ fn an_invoice_line_beyond_the_bounds_is_refused_and_changes_nothing() {
         full.extend_from_slice(args);
         let out = sandbox.run("gazellectl", &full);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "bad usage: {args:?}: {stderr}");
         assert!(
             stderr.contains("at most") || stderr.contains("too large"),
             "{args:?}: {stderr}"

@@ -427,7 +427,7 @@ fn edits_made_with_gazellectl_reach_gazelle() {
         "gazellectl",
         &["client", "edit", &w.client, "--status", "SLEEPING"],
     );
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2), "bad usage");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown client status `SLEEPING`"));
 
     // A refused write (a technician who cannot be scheduled) is a dead letter with

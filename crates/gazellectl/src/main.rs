@@ -173,6 +173,10 @@ pub const EXIT_CONFIG: u8 = 78;
 /// Exit code when the operation failed.
 pub const EXIT_FAILED: u8 = 1;
 
+/// Exit code for bad usage: arguments clap refuses, and values the daemon rejects (an unknown
+/// id, an impossible date, a value out of bounds). Clap uses it too.
+pub const EXIT_USAGE: u8 = 2;
+
 /// Exit code when the daemon is not running.
 pub const EXIT_NOT_RUNNING: u8 = 3;
 

@@ -142,6 +142,7 @@ impl<'a> Appointments<'a> {
         if title.trim().is_empty() {
             return invalid("an appointment needs a title");
         }
+        self.check_technician(technician).await?;
         let (start, fold) = parse_local(start_local, &self.tz)?;
         let mut warnings: Vec<String> = fold.into_iter().collect();
         warnings.extend(
@@ -298,8 +299,21 @@ impl<'a> Appointments<'a> {
         self.change(key, change, None, warnings).await
     }
 
+    /// A technician must be one of the shop's Gazelle users (as mirrored): a typo is refused
+    /// now, not by Gazelle at the next push.
+    async fn check_technician(&self, technician: &str) -> Result<()> {
+        match store::local::user_known(self.store.reader(), technician).await? {
+            Some(false) => invalid(format!(
+                "no such technician `{technician}`: a technician is a Gazelle user id (usr_…) of this shop"
+            )),
+            // Known, or no user mirrored yet: nothing to check against.
+            _ => Ok(()),
+        }
+    }
+
     /// Gives an appointment to another technician.
     pub async fn reassign(&self, key: &str, technician: &str) -> Result<Outcome> {
+        self.check_technician(technician).await?;
         let current = {
             let mut conn = self.store.read_connection().await?;
             self.find(&mut conn, key).await?

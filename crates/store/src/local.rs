@@ -885,3 +885,16 @@ pub async fn contact_client_external_id(
     .context("finding a contact's client")?;
     Ok(found.and_then(|(id,)| id))
 }
+
+/// Whether `external_id` is a mirrored Gazelle user; `None` before the first pull of users
+/// (nothing to check against yet).
+pub async fn user_known(pool: &sqlx::SqlitePool, external_id: &str) -> Result<Option<bool>> {
+    let (users, matching): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(ExternalId = ?1), 0) FROM Users WHERE DeletedAt IS NULL",
+    )
+    .bind(external_id)
+    .fetch_one(pool)
+    .await
+    .context("looking for a user")?;
+    Ok((users > 0).then_some(matching > 0))
+}

@@ -339,15 +339,31 @@ pub async fn retry(
     .bind(base_updated_at)
     .bind(now_text())
     .bind(stuck_since())
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .context("retrying an outbox entry")?;
     if done.rows_affected() == 0 {
+        exists(conn, id).await?;
         return Err(StoreError::Invalid(format!(
             "outbox entry #{id} is not dead, held or stuck in flight: nothing to retry"
         )));
     }
     Ok(())
+}
+
+/// "No such entry" rather than a misleading "not in the right state".
+async fn exists(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT Id FROM Outbox WHERE Id = ?1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .context("looking for an outbox entry")?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Invalid(format!(
+            "no such outbox entry #{id} (`gazellectl outbox list --all` lists them)"
+        ))),
+    }
 }
 
 /// `gazellectl outbox discard`: the edit will never be pushed (it stays in the history).
@@ -359,10 +375,11 @@ pub async fn discard(conn: &mut SqliteConnection, id: i64) -> Result<()> {
     .bind(id)
     .bind(now_text())
     .bind(stuck_since())
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .context("discarding an outbox entry")?;
     if done.rows_affected() == 0 {
+        exists(conn, id).await?;
         return Err(StoreError::Invalid(format!(
             "outbox entry #{id} is not pending, dead or stuck in flight: nothing to discard (an entry in flight for less than {STUCK_IN_FLIGHT_MINUTES} minutes may be being sent)"
         )));

@@ -192,15 +192,26 @@ impl Daemon {
     }
 }
 
-/// Connects, asks one thing, and returns the answer; an error answer is printed (exit 1).
+/// Connects, asks one thing, and returns the answer; an error answer is printed, with the
+/// exit code [`refused`] gives it.
 pub async fn ask(file: Option<&Path>, request: Request) -> Result<Response, ExitCode> {
     let mut daemon = Daemon::connect_configured(file).await?;
     match daemon.request(&request).await? {
-        Response::Error { message, .. } => {
-            eprintln!("gazellectl: {message}");
-            Err(ExitCode::from(EXIT_FAILED))
-        }
+        Response::Error { code, message } => Err(refused(code, &message)),
         other => Ok(other),
+    }
+}
+
+/// Prints the daemon's refusal; the exit code says whose the fault is: 2 (bad usage) for a
+/// request the daemon found malformed or a value it rejects (an unknown id, a date that
+/// does not exist, a bound passed), 1 for a failure.
+pub fn refused(code: protocol::ErrorCode, message: &str) -> ExitCode {
+    eprintln!("gazellectl: {message}");
+    match code {
+        protocol::ErrorCode::BadRequest | protocol::ErrorCode::Invalid => {
+            ExitCode::from(crate::EXIT_USAGE)
+        }
+        _ => ExitCode::from(EXIT_FAILED),
     }
 }
 

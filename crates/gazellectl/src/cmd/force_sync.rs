@@ -27,9 +27,8 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
             Ok(Response::SyncStarted { joined }) => {
                 println!("{}", if joined { "A sync was already running: following it." } else { "Sync started." });
             }
-            Ok(Response::Error { message, .. }) => {
-                eprintln!("gazellectl: {message}");
-                return ExitCode::from(EXIT_FAILED);
+            Ok(Response::Error { code, message }) => {
+                return super::daemon::refused(code, &message);
             }
             Ok(other) => {
                 eprintln!("gazellectl: unexpected answer: {other:?}");
