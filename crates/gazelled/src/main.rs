@@ -77,6 +77,8 @@ fn run(args: Args) -> Result<(), Failure> {
     }));
     let lock = lock::InstanceLock::acquire(&config.paths.lock_file())?;
 
+    // Before the runtime's threads exist: fewer glibc arenas, less memory held in fragments.
+    heap_trim::limit_arenas(2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@
 //! back by itself, so elsewhere this does nothing.
 //!
 //! This crate is the workspace's only `unsafe` code (the workspace forbids it everywhere
-//! else): one call with no arguments that can be wrong.
+//! else): two calls with no arguments that can be wrong.
 
 /// Returns freed heap memory to the OS where the allocator would keep it. Whether memory
 /// was given back.
@@ -23,6 +23,24 @@ pub fn trim() -> bool {
 /// with this platform's allocator).
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn trim() -> bool {
+    false
+}
+
+/// Caps glibc's arenas at `arenas` (call before the runtime starts its threads). glibc gives
+/// each thread that meets contention an arena of its own, up to eight per core, and memory
+/// freed in one arena is not reused by the others: a daemon of a few busy threads ends up
+/// holding the fragments of many. A couple of arenas is plenty for it. Whether it was set.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn limit_arenas(arenas: i32) -> bool {
+    // SAFETY: mallopt only sets an allocator parameter under its lock; M_ARENA_MAX with a
+    // positive value is documented as safe at any time (it applies to arenas created later).
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas.max(1)) == 1 }
+}
+
+/// Caps the allocator's arenas (nothing to do with this platform's allocator).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn limit_arenas(_arenas: i32) -> bool {
     false
 }
 
