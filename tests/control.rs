@@ -102,12 +102,18 @@ fn status_and_force_sync_through_the_control_socket() {
         "{human}"
     );
     assert!(human.contains("authorization: api_key"), "{human}");
+    // Times in the shop's zone, with its abbreviation (UTC stays in --json).
+    let zoned = |text: &str| text.contains(" EST") || text.contains(" EDT");
+    assert!(zoned(&human), "{human}");
 
     // The run history, and the log, from the CLI.
     let out = sandbox.run("gazellectl", &["runs"]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && table.contains("manual") && table.contains("succeeded"),
+        out.status.success()
+            && table.contains("manual")
+            && table.contains("succeeded")
+            && zoned(&table),
         "{table}"
     );
     let out = sandbox.run("gazellectl", &["runs", "--json", "--limit", "5"]);
@@ -160,7 +166,7 @@ fn status_and_force_sync_through_the_control_socket() {
     writeln!(raw, "{{\"request\":\"hello\"}}").unwrap();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
-    assert!(line.contains("\"protocol_version\":1"), "{line}");
+    assert!(line.contains("\"protocol_version\":2"), "{line}");
     // A frame over a request's cap (1 MiB) is refused and the connection closed.
     raw.write_all(&vec![b'x'; 1024 * 1024 + 10 * 1024]).unwrap();
     let mut line = String::new();

@@ -4,6 +4,7 @@
 //! (clap), 78 invalid configuration.
 
 mod cmd;
+mod shop_time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -214,11 +214,12 @@ fn list(file: Option<&Path>, args: &ListArgs) -> Result<(), ExitCode> {
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(["kind", "severity", "since", "what"]);
+        let clock = crate::shop_time::ShopTime::of(file);
         for a in &system {
             table.add_row([
                 text(&a["kind"]),
                 text(&a["severity"]),
-                text(&a["raised_at"]),
+                clock.show(&a["raised_at"]),
                 text(&a["summary"]),
             ]);
         }

@@ -613,7 +613,8 @@ pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
                     println!("{d:#}");
                     return;
                 }
-                let mut t = table(&["#", "edit", "record", "state", "tries", "last error"]);
+                let clock = crate::shop_time::ShopTime::of(file);
+                let mut t = table(&["#", "edit", "record", "state", "since", "tries", "last error"]);
                 let mut stuck = false;
                 for e in d.as_array().into_iter().flatten() {
                     let held = if !e["held_by_conflict"].is_null() {
@@ -633,6 +634,7 @@ pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
                         ),
                         format!("{} #{}", text(&e["entity"]), text(&e["local_id"])),
                         format!("{}{held}", text(&e["state"])),
+                        clock.show(&e["updated_at"]),
                         text(&e["attempts"]),
                         text(&e["last_error"]),
                     ]);
@@ -677,6 +679,7 @@ pub fn conflicts(file: Option<&Path>, command: ConflictsCommand) -> ExitCode {
                     println!("{d:#}");
                     return;
                 }
+                let clock = crate::shop_time::ShopTime::of(file);
                 let mut t = table(&["#", "record", "fields", "detected", "resolution"]);
                 for c in d.as_array().into_iter().flatten() {
                     t.add_row([
@@ -688,7 +691,7 @@ pub fn conflicts(file: Option<&Path>, command: ConflictsCommand) -> ExitCode {
                             text(&c["external_id"])
                         ),
                         text(&c["fields"]),
-                        text(&c["detected_at"]),
+                        clock.show(&c["detected_at"]),
                         text(&c["resolution"]),
                     ]);
                 }

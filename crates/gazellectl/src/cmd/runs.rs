@@ -33,13 +33,14 @@ pub fn run(file: Option<&Path>, limit: u32, json: bool) -> ExitCode {
         "deleted", "rejected", "errors",
     ]);
     let n = |v: &serde_json::Value| v.as_u64().map_or_else(|| "—".to_owned(), |n| n.to_string());
+    let clock = crate::shop_time::ShopTime::of(file);
     for entry in runs.as_array().into_iter().flatten() {
         let (r, t) = (&entry["run"], &entry["totals"]);
         let errors: Vec<serde_json::Value> =
             serde_json::from_str(r["errors"].as_str().unwrap_or("[]")).unwrap_or_default();
         table.add_row([
             n(&r["id"]),
-            r["started_at"].as_str().unwrap_or("—").to_owned(),
+            clock.show(&r["started_at"]),
             r["trigger"].as_str().unwrap_or("—").to_owned(),
             r["mode"].as_str().unwrap_or("—").to_owned(),
             r["status"].as_str().unwrap_or("—").to_owned(),

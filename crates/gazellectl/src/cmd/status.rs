@@ -36,7 +36,7 @@ pub fn run(file: Option<&Path>, json: bool) -> ExitCode {
         if json {
             println!("{status:#}");
         } else {
-            print_human(&status);
+            print_human(&status, &crate::shop_time::ShopTime::of(file));
         }
         ExitCode::SUCCESS
     })
@@ -50,7 +50,7 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn print_human(s: &Value) {
+fn print_human(s: &Value, clock: &crate::shop_time::ShopTime) {
     let uptime = s["uptime_seconds"].as_u64().unwrap_or(0);
     println!(
         "gazelled {} — up {}h{:02}m — authorization: {}{}",
@@ -79,8 +79,8 @@ fn print_human(s: &Value) {
     for stream in s["streams"].as_array().into_iter().flatten() {
         table.add_row([
             text(&stream["stream"]),
-            text(&stream["last_success_at"]),
-            text(&stream["last_failure_at"]),
+            clock.show(&stream["last_success_at"]),
+            clock.show(&stream["last_failure_at"]),
             text(&stream["last_error"]),
             if stream["cursor"].is_null() {
                 "—".into()
@@ -88,10 +88,12 @@ fn print_human(s: &Value) {
                 "yes".into()
             },
             match (&stream["next_run"], stream["stream"].as_str()) {
-                (Value::String(at), Some("timeline")) => {
-                    format!("every {} (reconcile {at})", text(&s["timeline_every"]))
-                }
-                (Value::String(at), _) => at.clone(),
+                (Value::String(at), Some("timeline")) => format!(
+                    "every {} (reconcile {})",
+                    text(&s["timeline_every"]),
+                    clock.show_text(at)
+                ),
+                (Value::String(at), _) => clock.show_text(at),
                 _ => "—".into(),
             },
         ]);
