@@ -464,7 +464,10 @@ fn mailing_sandbox(sim: &SimProcess, sink: &SmtpSink, extra: &str) -> Sandbox {
 }
 
 fn subjects(dir: &std::path::Path) -> Vec<String> {
-    SmtpSink::received(dir).iter().map(|m| parse(m).subject).collect()
+    SmtpSink::received(dir)
+        .iter()
+        .map(|m| parse(m).subject)
+        .collect()
 }
 
 #[test]
@@ -473,10 +476,11 @@ fn stock_running_out_after_it_was_low_is_upgraded_to_critical_and_e_mailed_once(
     let mail_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(mail_dir.path(), 0);
     let sandbox = mailing_sandbox(&sim, &sink, "");
-    let product = graphql(&sim, "{ allMasterServiceItems { id } }")["data"]["allMasterServiceItems"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let product =
+        graphql(&sim, "{ allMasterServiceItems { id } }")["data"]["allMasterServiceItems"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let tech = graphql(&sim, "{ allUsers { id } }")["data"]["allUsers"][0]["id"]
         .as_str()
         .unwrap()
@@ -487,9 +491,22 @@ fn stock_running_out_after_it_was_low_is_upgraded_to_critical_and_e_mailed_once(
     let stock = |verb: &str, quantity: &str| {
         let out = sandbox.run(
             "gazellectl",
-            &["stock", verb, "--product", &product, "--tech", &tech, "--quantity", quantity],
+            &[
+                "stock",
+                verb,
+                "--product",
+                &product,
+                "--tech",
+                &tech,
+                "--quantity",
+                quantity,
+            ],
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let low = || -> Vec<serde_json::Value> {
         json_of(&sandbox, &["alerts", "list", "--all", "--json"])["system"]
@@ -506,17 +523,38 @@ fn stock_running_out_after_it_was_low_is_upgraded_to_critical_and_e_mailed_once(
     stock("remove", "1");
     let got = SmtpSink::wait_for(mail_dir.path(), 1, Duration::from_secs(30));
     assert_eq!(got.len(), 1);
-    assert!(subjects(mail_dir.path())[0].starts_with("Stock bas"), "{:?}", subjects(mail_dir.path()));
+    assert!(
+        subjects(mail_dir.path())[0].starts_with("Stock bas"),
+        "{:?}",
+        subjects(mail_dir.path())
+    );
     assert_eq!(low()[0]["severity"], "warning", "{:#?}", low());
     // 5 → 0: the open alert becomes critical, says 0, and a "rupture" e-mail goes out.
     stock("remove", "5");
     let got = SmtpSink::wait_for(mail_dir.path(), 2, Duration::from_secs(30));
-    assert_eq!(got.len(), 2, "{:?} {:#?} {}", subjects(mail_dir.path()), low(), sandbox.logs());
-    assert!(subjects(mail_dir.path())[1].starts_with("Rupture de stock"), "{:?}", subjects(mail_dir.path()));
+    assert_eq!(
+        got.len(),
+        2,
+        "{:?} {:#?} {}",
+        subjects(mail_dir.path()),
+        low(),
+        sandbox.logs()
+    );
+    assert!(
+        subjects(mail_dir.path())[1].starts_with("Rupture de stock"),
+        "{:?}",
+        subjects(mail_dir.path())
+    );
     let open = low();
     assert_eq!(open.len(), 1, "{open:#?}");
     assert_eq!(open[0]["severity"], "critical");
-    assert!(open[0]["summary"].as_str().unwrap().contains(": 0 (seuil 5)"), "{open:#?}");
+    assert!(
+        open[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(": 0 (seuil 5)"),
+        "{open:#?}"
+    );
     // Still empty: nothing new to say.
     stock("correct", "0");
     let status = json_of(&sandbox, &["status", "--json"]);
@@ -561,7 +599,12 @@ fn an_outage_answering_mixed_5xx_is_reported_once_and_its_end_once() {
     sync(&sandbox, &["--stream", "users"]);
     let status = json_of(&sandbox, &["status", "--json"]);
     assert_eq!(status["backlog"]["emails_pending"], 0, "{status:#}");
-    assert_eq!(SmtpSink::received(mail_dir.path()).len(), 2, "{:?}", subjects(mail_dir.path()));
+    assert_eq!(
+        SmtpSink::received(mail_dir.path()).len(),
+        2,
+        "{:?}",
+        subjects(mail_dir.path())
+    );
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(15)).success());
 }

@@ -530,27 +530,56 @@ fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
     }
     // Wrong or unclear answers: each is bad usage (2), with a message that says what is
     // wrong; nothing is queued.
-    let tech = sim.graphql("{ allUsers { id } }", serde_json::json!({}))["data"]["allUsers"][0]
-        ["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tech =
+        sim.graphql("{ allUsers { id } }", serde_json::json!({}))["data"]["allUsers"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let client = sim.first_client();
     for (args, says) in [
-        (vec!["outbox", "retry", "--", "-5"], "no such outbox entry #-5"),
-        (vec!["outbox", "discard", "999999"], "no such outbox entry #999999"),
-        (vec!["force-sync", "--stream", "bogus"], "unknown stream `bogus`"),
+        (
+            vec!["outbox", "retry", "--", "-5"],
+            "no such outbox entry #-5",
+        ),
+        (
+            vec!["outbox", "discard", "999999"],
+            "no such outbox entry #999999",
+        ),
+        (
+            vec!["force-sync", "--stream", "bogus"],
+            "unknown stream `bogus`",
+        ),
         (
             vec![
-                "appointments", "create", "--client", &client, "--tech", &tech, "--start",
-                "2027-02-30 10:00", "--duration", "60", "--title", "Accord",
+                "appointments",
+                "create",
+                "--client",
+                &client,
+                "--tech",
+                &tech,
+                "--start",
+                "2027-02-30 10:00",
+                "--duration",
+                "60",
+                "--title",
+                "Accord",
             ],
             "2027-02-30",
         ),
         (
             vec![
-                "appointments", "create", "--client", &client, "--tech", "usr_NOPE", "--start",
-                "2027-02-10 10:00", "--duration", "60", "--title", "Accord",
+                "appointments",
+                "create",
+                "--client",
+                &client,
+                "--tech",
+                "usr_NOPE",
+                "--start",
+                "2027-02-10 10:00",
+                "--duration",
+                "60",
+                "--title",
+                "Accord",
             ],
             "no such technician `usr_NOPE`",
         ),

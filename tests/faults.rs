@@ -390,14 +390,25 @@ fn a_shutdown_waits_for_the_e_mail_in_hand_so_a_restart_does_not_send_it_again()
         String::from_utf8_lossy(&answer.stdout),
         String::from_utf8_lossy(&answer.stderr)
     );
-    assert!(sandbox.logs().contains("gazelled stopped cleanly"), "{}", sandbox.logs());
+    assert!(
+        sandbox.logs().contains("gazelled stopped cleanly"),
+        "{}",
+        sandbox.logs()
+    );
     // Dependencies' routine is not in the info log.
-    assert!(!sandbox.logs().contains("Job creator created"), "{}", sandbox.logs());
+    assert!(
+        !sandbox.logs().contains("Job creator created"),
+        "{}",
+        sandbox.logs()
+    );
 
     // After a restart, a second message goes through the same queue; the first is not sent
     // again (it was marked sent before the daemon exited).
     let daemon = start(&sandbox, 2);
-    ok(&sandbox, &["alerts", "test-email", "--to", "second@example.test"]);
+    ok(
+        &sandbox,
+        &["alerts", "test-email", "--to", "second@example.test"],
+    );
     stop(daemon);
     assert_eq!(received_by(mail.path(), "second@example.test"), 1);
     assert_eq!(
@@ -417,8 +428,12 @@ fn oauth_code(sim: &SimProcess) -> String {
 }
 
 fn authorization(sandbox: &Sandbox) -> String {
-    let status: serde_json::Value = serde_json::from_str(&ok(sandbox, &["status", "--json"])).unwrap();
-    status["authorization"]["state"].as_str().unwrap_or_default().to_owned()
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(sandbox, &["status", "--json"])).unwrap();
+    status["authorization"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]
@@ -537,7 +552,10 @@ fn a_read_only_database_is_named_and_a_failed_start_leaves_nothing_that_blocks_t
         "the message names the file: {stderr}"
     );
     for suffix in ["-wal", "-shm"] {
-        assert!(!companion(suffix).exists(), "the failed start left {suffix}");
+        assert!(
+            !companion(suffix).exists(),
+            "the failed start left {suffix}"
+        );
     }
 
     // Fixed by the owner; a 0444 -shm left by an older version's failed start does not

@@ -680,7 +680,10 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
     assert_eq!(upstream_location(&sim, &w.piano), "Gazelle B");
     // The mirror shows the winner at once, not the Mac's losing value (an incremental run:
     // the pull skipped the row while the edit waited).
-    assert_eq!(local_value(&sandbox, "Pianos", "Location", &w.piano), "Gazelle B");
+    assert_eq!(
+        local_value(&sandbox, "Pianos", "Location", &w.piano),
+        "Gazelle B"
+    );
     let done = json_of(&sandbox, &["outbox", "list", "--state", "done", "--json"]);
     assert_eq!(done[0]["outcome"], "superseded", "{done:#}");
     let conflicts = json_of(&sandbox, &["conflicts", "list", "--all", "--json"]);
@@ -744,7 +747,10 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
             "clientId": before["client"]["id"], "userId": before["user"]["id"],
         }}),
     );
-    assert!(retitled["data"]["updateEvent"]["event"]["id"].is_string(), "{retitled}");
+    assert!(
+        retitled["data"]["updateEvent"]["event"]["id"].is_string(),
+        "{retitled}"
+    );
     ok(&sandbox, &["force-sync", "--wait"]);
     let upstream = event(&sim, &appointment);
     assert_eq!(
@@ -837,7 +843,10 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
         &sandbox,
         &["conflicts", "resolve", &conflict, "--keep", "remote"],
     );
-    assert_eq!(local_value(&sandbox, "Pianos", "Location", &w.piano), "Gazelle H");
+    assert_eq!(
+        local_value(&sandbox, "Pianos", "Location", &w.piano),
+        "Gazelle H"
+    );
     assert_eq!(upstream_location(&sim, &w.piano), "Gazelle H");
     stop(daemon);
 }

@@ -134,7 +134,12 @@ fn main() {
     let _ = Connection::open(&socket).status();
     let minute_rss = memory(&daemon, "VmRSS");
     let peak_rss = memory(&daemon, "VmHWM");
-    let mib = |kib: Option<u64>| kib.map_or_else(|| "n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    let mib = |kib: Option<u64>| {
+        kib.map_or_else(
+            || "n/a".to_owned(),
+            |k| format!("{:.1} MiB", k as f64 / 1024.0),
+        )
+    };
     println!(
         "gazelled resident memory: idle {}   peak {}   right after the sync {}   a minute after {}   target <= 25 MiB a minute after: {}",
         mib(idle_rss),

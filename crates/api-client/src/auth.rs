@@ -328,7 +328,11 @@ impl Authenticator {
 /// The authorization URL of `credentials` (OAuth only) at Gazelle's `endpoint`: built from
 /// the configuration alone, without reading any token (the CLI prints it while the daemon
 /// owns the tokens).
-pub fn authorize_url(credentials: &Credentials, endpoint: &Url, state: &str) -> Result<Url, ApiError> {
+pub fn authorize_url(
+    credentials: &Credentials,
+    endpoint: &Url,
+    state: &str,
+) -> Result<Url, ApiError> {
     let Credentials::OAuth(app) = credentials else {
         return Err(ApiError::Setup(
             "API-key mode needs no authorization".into(),
@@ -346,7 +350,9 @@ pub fn authorize_url(credentials: &Credentials, endpoint: &Url, state: &str) -> 
 /// Gazelle's authorization endpoint under `base`.
 pub fn authorize_endpoint(base: &Url) -> Result<Url, ApiError> {
     base.join("developer/oauth/authorize").map_err(|e| {
-        ApiError::Setup(format!("cannot build the authorization URL from {base}: {e}"))
+        ApiError::Setup(format!(
+            "cannot build the authorization URL from {base}: {e}"
+        ))
     })
 }
 

@@ -77,7 +77,9 @@ fn after_cursor(cursor: &Option<String>) -> String {
 
 /// What kind of failure an error is, for the sync-health rule ("the same kind of error N
 /// runs in a row"): the texts of one outage differ (502, 503, a timeout), its kind does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Gazelle cannot be reached or fails: 5xx, timeouts, refused connections, cut bodies.

@@ -13,20 +13,26 @@ use crate::control::Context;
 
 /// The daemon's client, or why there is none (no credentials configured).
 fn client(context: &Context) -> Result<&api_client::GazelleClient, Response> {
-    context.runner.engine().map(|e| e.client()).ok_or_else(|| Response::Error {
-        code: ErrorCode::Unavailable,
-        message: context
-            .runner
-            .unavailable()
-            .unwrap_or("sync is not configured")
-            .to_owned(),
-    })
+    context
+        .runner
+        .engine()
+        .map(|e| e.client())
+        .ok_or_else(|| Response::Error {
+            code: ErrorCode::Unavailable,
+            message: context
+                .runner
+                .unavailable()
+                .unwrap_or("sync is not configured")
+                .to_owned(),
+        })
 }
 
 fn authorization_of(state: api_client::AuthState) -> Authorization {
     match state {
         api_client::AuthState::ApiKey => Authorization::ApiKey,
-        api_client::AuthState::Authorized { expires_at } => Authorization::Authorized { expires_at },
+        api_client::AuthState::Authorized { expires_at } => {
+            Authorization::Authorized { expires_at }
+        }
         api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
         api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
     }

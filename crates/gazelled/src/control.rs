@@ -205,28 +205,27 @@ async fn connection(
             next = tokio::time::timeout(IDLE_TIMEOUT, read_frame::<_, Request>(&mut reader)) => next,
             () = stop.cancelled() => return Ok(()), // between requests: nothing is lost
         };
-        let frame =
-            match next {
-                Err(_) => return Ok(()), // idle: close
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Ok(Some(request))) => request,
-                Ok(Err(FrameError::Io(e))) => return Err(e),
-                Ok(Err(e)) => {
-                    let too_long = matches!(e, FrameError::TooLong(_));
-                    write_frame(
-                        &mut write,
-                        &Response::Error {
-                            code: ErrorCode::BadRequest,
-                            message: e.to_string(),
-                        },
-                    )
-                    .await?;
-                    if too_long {
-                        return Ok(()); // the rest of the line cannot be trusted
-                    }
-                    continue;
+        let frame = match next {
+            Err(_) => return Ok(()), // idle: close
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some(request))) => request,
+            Ok(Err(FrameError::Io(e))) => return Err(e),
+            Ok(Err(e)) => {
+                let too_long = matches!(e, FrameError::TooLong(_));
+                write_frame(
+                    &mut write,
+                    &Response::Error {
+                        code: ErrorCode::BadRequest,
+                        message: e.to_string(),
+                    },
+                )
+                .await?;
+                if too_long {
+                    return Ok(()); // the rest of the line cannot be trusted
                 }
-            };
+                continue;
+            }
+        };
         match frame {
             Request::Hello => {
                 write_frame(

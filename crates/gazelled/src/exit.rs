@@ -35,11 +35,11 @@ pub enum Failure {
 impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            Failure::Config(_) => 78,                           // EX_CONFIG
-            Failure::AlreadyRunning(_) => 75,                   // EX_TEMPFAIL
-            Failure::Telemetry(_) | Failure::Lock { .. } => 73, // EX_CANTCREAT
+            Failure::Config(_) => 78,                                    // EX_CONFIG
+            Failure::AlreadyRunning(_) => 75,                            // EX_TEMPFAIL
+            Failure::Telemetry(_) | Failure::Lock { .. } => 73,          // EX_CANTCREAT
             Failure::Store(store::StoreError::NotWritable { .. }) => 77, // EX_NOPERM
-            Failure::Store(_) | Failure::Runtime(_) => 70,      // EX_SOFTWARE
+            Failure::Store(_) | Failure::Runtime(_) => 70,               // EX_SOFTWARE
             Failure::Api(_) => 78, // EX_CONFIG: credentials missing or unusable
             Failure::SyncFailed(_) => 1,
             Failure::Socket(_) => 73, // EX_CANTCREAT

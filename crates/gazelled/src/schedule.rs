@@ -311,26 +311,59 @@ async fn register_alerts(
     Ok(ids)
 }
 
-/// When each cron job fires next (UTC text), read in `business.timezone` at its current
-/// offset, the way the jobs are registered; for `gazellectl status`.
+/// When each cron job fires next (UTC text), for `gazellectl status`.
 pub fn next_runs(config: &config::Config) -> Vec<(&'static str, Option<String>)> {
+    next_runs_after(config, jiff::Timestamp::now())
+}
+
+/// When each cron job fires next after `now`. A cron spec names a wall-clock time in
+/// `business.timezone`; that wall time is placed with the zone's real rules, so the next
+/// 07:00 after the November switch is 12:00 UTC, not 11:00 (the jobs themselves are
+/// re-registered at each switch, see the module's documentation).
+fn next_runs_after(
+    config: &config::Config,
+    now: jiff::Timestamp,
+) -> Vec<(&'static str, Option<String>)> {
     let tz = config.business.timezone.time_zone();
-    let Some(zone) = chrono::FixedOffset::east_opt(utc_offset(&tz)) else {
+    let local_now = now.to_zoned(tz.clone()).datetime();
+    // The parser works on chrono; the wall clock is all it is given (offset zero), and the
+    // wall time it finds goes back through the real zone.
+    let Some(wall_now) = chrono::NaiveDate::from_ymd_opt(
+        i32::from(local_now.year()),
+        u32::try_from(local_now.month()).unwrap_or(1),
+        u32::try_from(local_now.day()).unwrap_or(1),
+    )
+    .and_then(|d| {
+        d.and_hms_opt(
+            u32::try_from(local_now.hour()).unwrap_or(0),
+            u32::try_from(local_now.minute()).unwrap_or(0),
+            u32::try_from(local_now.second()).unwrap_or(0),
+        )
+    })
+    .map(|t| t.and_utc()) else {
         return Vec::new();
     };
-    let now = chrono::Utc::now().with_timezone(&zone);
     let next = |spec: &str| {
-        croner::parser::CronParser::builder()
+        let wall = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Required)
             .build()
             .parse(spec)
-            .ok()
-            .and_then(|cron| cron.find_next_occurrence(&now, false).ok())
-            .map(|t| {
-                t.with_timezone(&chrono::Utc)
-                    .format("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string()
-            })
+            .ok()?
+            .find_next_occurrence(&wall_now, false)
+            .ok()?
+            .naive_utc();
+        let civil = jiff::civil::DateTime::new(
+            i16::try_from(chrono::Datelike::year(&wall)).ok()?,
+            i8::try_from(chrono::Datelike::month(&wall)).ok()?,
+            i8::try_from(chrono::Datelike::day(&wall)).ok()?,
+            i8::try_from(chrono::Timelike::hour(&wall)).ok()?,
+            i8::try_from(chrono::Timelike::minute(&wall)).ok()?,
+            i8::try_from(chrono::Timelike::second(&wall)).ok()?,
+            0,
+        )
+        .ok()?;
+        let at = civil.to_zoned(tz.clone()).ok()?.timestamp();
+        Some(store::time::utc_text(at))
     };
     let (s, a) = (&config.sync, &config.alerts);
     let mut runs = vec![
@@ -363,6 +396,26 @@ pub fn next_pull_of(stream: &str, runs: &[(&'static str, Option<String>)]) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_run_is_placed_with_the_zone_s_real_rules_across_a_dst_switch() {
+        let config = config::Config::default();
+        // Saturday 2026-10-31 12:00 EDT; Montréal falls back on Sunday 2026-11-01 at 02:00.
+        let now: jiff::Timestamp = "2026-10-31T16:00:00Z".parse().unwrap();
+        let runs = next_runs_after(&config, now);
+        // The nightly job (02:00) runs after the switch: 02:00 EST is 07:00Z (at the offset
+        // of now it would read 06:00Z, an hour early).
+        let nightly = runs.iter().find(|(job, _)| *job == "nightly").unwrap();
+        assert_eq!(nightly.1.as_deref(), Some("2026-11-01T07:00:00Z"));
+        // The unconfirmed-appointments notice at 16:00: Saturday's is still EDT (20:00Z)…
+        let unconfirmed = runs.iter().find(|(job, _)| *job == "unconfirmed").unwrap();
+        assert_eq!(unconfirmed.1.as_deref(), Some("2026-10-31T20:00:00Z"));
+        // …and Sunday's, after the switch, is EST (21:00Z), not 20:00Z.
+        let sunday: jiff::Timestamp = "2026-10-31T21:00:00Z".parse().unwrap();
+        let runs = next_runs_after(&config, sunday);
+        let unconfirmed = runs.iter().find(|(job, _)| *job == "unconfirmed").unwrap();
+        assert_eq!(unconfirmed.1.as_deref(), Some("2026-11-01T21:00:00Z"));
+    }
 
     #[test]
     fn a_wake_asks_for_one_catch_up_unless_paused() {

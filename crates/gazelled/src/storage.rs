@@ -19,7 +19,12 @@ pub struct Trouble {
 impl Trouble {
     /// The alert's summary.
     pub fn summary(&self) -> String {
-        format!("{} (depuis {}) : {}", self.fault.describe(), self.since, self.error)
+        format!(
+            "{} (depuis {}) : {}",
+            self.fault.describe(),
+            self.since,
+            self.error
+        )
     }
 }
 

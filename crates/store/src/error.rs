@@ -103,10 +103,10 @@ impl StoreError {
             sqlx::Error::Database(db) => {
                 let code: i64 = db.code()?.parse().ok()?;
                 match code & 0xff {
-                    13 => Some(StorageFault::Full),            // SQLITE_FULL
-                    10 | 14 => Some(StorageFault::Io),         // SQLITE_IOERR, SQLITE_CANTOPEN
-                    8 => Some(StorageFault::ReadOnly),         // SQLITE_READONLY
-                    5 | 6 => Some(StorageFault::Busy),         // SQLITE_BUSY, SQLITE_LOCKED
+                    13 => Some(StorageFault::Full),    // SQLITE_FULL
+                    10 | 14 => Some(StorageFault::Io), // SQLITE_IOERR, SQLITE_CANTOPEN
+                    8 => Some(StorageFault::ReadOnly), // SQLITE_READONLY
+                    5 | 6 => Some(StorageFault::Busy), // SQLITE_BUSY, SQLITE_LOCKED
                     _ => None,
                 }
             }

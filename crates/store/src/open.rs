@@ -78,8 +78,13 @@ fn ensure_writable(path: &Path) -> Result<()> {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            let mode = std::fs::metadata(path).map(|m| m.mode() & 0o7777).unwrap_or(0);
-            return Err(refused(path, format!("is not writable (mode {mode:o}: {e})")));
+            let mode = std::fs::metadata(path)
+                .map(|m| m.mode() & 0o7777)
+                .unwrap_or(0);
+            return Err(refused(
+                path,
+                format!("is not writable (mode {mode:o}: {e})"),
+            ));
         }
     }
     // SQLite creates the companions (and the database itself) in the directory.
@@ -102,7 +107,9 @@ fn ensure_writable(path: &Path) -> Result<()> {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         let companion = PathBuf::from(name);
-        let Err(e) = writable(&companion) else { continue };
+        let Err(e) = writable(&companion) else {
+            continue;
+        };
         if e.kind() == std::io::ErrorKind::NotFound {
             continue;
         }
@@ -111,7 +118,12 @@ fn ensure_writable(path: &Path) -> Result<()> {
         match database_mode {
             Some(mode) if ours => {
                 std::fs::set_permissions(&companion, std::fs::Permissions::from_mode(mode))
-                    .map_err(|e| refused(&companion, format!("is not writable and cannot be fixed: {e}")))?;
+                    .map_err(|e| {
+                        refused(
+                            &companion,
+                            format!("is not writable and cannot be fixed: {e}"),
+                        )
+                    })?;
                 tracing::warn!(file = %companion.display(), mode = format!("{mode:o}"), "an unwritable SQLite companion file (left by a failed start) was given the database's mode");
             }
             _ => return Err(refused(&companion, format!("is not writable ({e})"))),

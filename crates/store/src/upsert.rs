@@ -819,11 +819,15 @@ async fn record_conflict(
     .fetch_optional(&mut *conn)
     .await
     .context("reading the waiting edit's base")?;
-    let same_instant = |a: &str, b: &str| match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
-        (Ok(a), Ok(b)) => a.as_second() == b.as_second(),
-        _ => a == b,
-    };
-    let based_on_it = match (base.flatten(), remote.get("UpdatedAt").and_then(|v| v.as_str())) {
+    let same_instant =
+        |a: &str, b: &str| match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
+            (Ok(a), Ok(b)) => a.as_second() == b.as_second(),
+            _ => a == b,
+        };
+    let based_on_it = match (
+        base.flatten(),
+        remote.get("UpdatedAt").and_then(|v| v.as_str()),
+    ) {
         (Some(base), Some(upstream)) => same_instant(&base, upstream),
         _ => false,
     };

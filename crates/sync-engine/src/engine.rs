@@ -391,7 +391,8 @@ impl SyncEngine {
             tracing::warn!(run_id, error = %e, "cannot release the writer's cache");
         }
         let kinds: Vec<api_client::ErrorKind> = kinds.into_iter().collect();
-        self.close_run(run_id, status, started, &errors, &kinds).await?;
+        self.close_run(run_id, status, started, &errors, &kinds)
+            .await?;
         progress(&Progress::RunFinished {
             run_id,
             status: status.as_str(),
@@ -430,8 +431,7 @@ impl SyncEngine {
     ) -> Result<(), StoreError> {
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let mut tx = self.store.begin_write().await?;
-        sync_log::finish_run(&mut tx, run_id, status, started.elapsed(), errors, &kinds)
-            .await?;
+        sync_log::finish_run(&mut tx, run_id, status, started.elapsed(), errors, &kinds).await?;
         commit(tx).await
     }
 

@@ -283,7 +283,15 @@ impl Pusher {
         // transaction) and written over the row as the edit is settled.
         let fresh = match policy {
             ConflictPolicy::LastWriteWins if !local_wins => {
-                match Fresh::read(&self.client, &self.store, &entry.entity, entry.local_id, external_id).await {
+                match Fresh::read(
+                    &self.client,
+                    &self.store,
+                    &entry.entity,
+                    entry.local_id,
+                    external_id,
+                )
+                .await
+                {
                     Ok(fresh) => fresh,
                     Err(e) => {
                         tracing::warn!(entry = entry.id, error = %e, "Gazelle's winning version could not be read: the row waits for the next full pull");

@@ -63,10 +63,18 @@ impl Fresh {
     ) -> Result<(), StoreError> {
         let mut errors = Vec::new();
         let counts = match self {
-            Fresh::Client(c) => Node::apply(tx, std::slice::from_ref(c), settings, false, &mut errors).await?,
-            Fresh::Piano(p) => Node::apply(tx, std::slice::from_ref(p), settings, false, &mut errors).await?,
-            Fresh::Event(e) => Node::apply(tx, std::slice::from_ref(e), settings, false, &mut errors).await?,
-            Fresh::Invoice(i) => Node::apply(tx, std::slice::from_ref(i), settings, false, &mut errors).await?,
+            Fresh::Client(c) => {
+                Node::apply(tx, std::slice::from_ref(c), settings, false, &mut errors).await?
+            }
+            Fresh::Piano(p) => {
+                Node::apply(tx, std::slice::from_ref(p), settings, false, &mut errors).await?
+            }
+            Fresh::Event(e) => {
+                Node::apply(tx, std::slice::from_ref(e), settings, false, &mut errors).await?
+            }
+            Fresh::Invoice(i) => {
+                Node::apply(tx, std::slice::from_ref(i), settings, false, &mut errors).await?
+            }
         };
         tracing::info!(?counts, "Gazelle's winning version written into the row");
         for error in errors {
@@ -81,7 +89,12 @@ async fn one<T: Node + serde::de::DeserializeOwned>(
     kind: LookupKind,
     id: String,
 ) -> Result<Option<T>, ApiError> {
-    let mut found: Vec<T> = client.lookup(kind, &[id]).await?.into_iter().flatten().collect();
+    let mut found: Vec<T> = client
+        .lookup(kind, &[id])
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     T::complete(client, &mut found).await?;
     Ok(found.pop())
 }

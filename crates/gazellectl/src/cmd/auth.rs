@@ -182,7 +182,9 @@ async fn here(config: &config::Config, action: Action) -> Result<(Authorization,
     }
     let authorization = match auth.state().await {
         api_client::AuthState::ApiKey => Authorization::ApiKey,
-        api_client::AuthState::Authorized { expires_at } => Authorization::Authorized { expires_at },
+        api_client::AuthState::Authorized { expires_at } => {
+            Authorization::Authorized { expires_at }
+        }
         api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
         api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
     };

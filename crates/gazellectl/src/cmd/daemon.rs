@@ -249,7 +249,12 @@ pub fn daemon_lock(lock_path: &Path) -> Result<DaemonLock, String> {
         .truncate(false)
         .write(true)
         .open(lock_path)
-        .map_err(|e| format!("cannot check the daemon's lock {}: {e}", lock_path.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot check the daemon's lock {}: {e}",
+                lock_path.display()
+            )
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(DaemonLock::Held(file)),
         Err(TryLockError::WouldBlock) => Ok(DaemonLock::Busy),
