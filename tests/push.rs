@@ -608,54 +608,42 @@ fn upstream_location(sim: &SimProcess, piano: &str) -> String {
         .to_owned()
 }
 
-fn edit_upstream(sim: &SimProcess, piano: &str, location: &str) {
-    let r = sim.graphql(
-        "mutation U($id: String!, $input: PrivatePianoInput!) { updatePiano(id: $id, input: $input) { piano { id } mutationErrors { messages } } }",
-        json!({"id": piano, "input": {"location": location}}),
-    );
+/// Sends a mutation to the simulator as another Gazelle user would; it must be accepted.
+fn mutate_upstream(sim: &SimProcess, document: &str, root: &str, variables: Value) -> Value {
+    let r = sim.graphql(document, variables);
     assert!(
-        r["data"]["updatePiano"]["mutationErrors"]
+        r["data"][root]["mutationErrors"]
             .as_array()
-            .unwrap()
-            .is_empty(),
+            .is_some_and(Vec::is_empty),
         "{r}"
+    );
+    r["data"][root].clone()
+}
+
+fn edit_upstream(sim: &SimProcess, piano: &str, location: &str) {
+    mutate_upstream(
+        sim,
+        "mutation U($id: String!, $input: PrivatePianoInput!) { updatePiano(id: $id, input: $input) { piano { id } mutationErrors { messages } } }",
+        "updatePiano",
+        json!({"id": piano, "input": {"location": location}}),
     );
 }
 
 /// A column of the local row with this upstream id, read from the database file.
 fn local_value(sandbox: &Sandbox, table: &str, column: &str, external_id: &str) -> String {
-    let db = sandbox.database();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
-            .await
-            .unwrap();
-        let value: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT {column} FROM {table} WHERE ExternalId = ?1"
-        ))
-        .bind(external_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-        value.unwrap_or_default()
-    })
+    let (value,): (Option<String>,) = sandbox.query_one(
+        &format!("SELECT {column} FROM {table} WHERE ExternalId = ?1"),
+        &[external_id],
+    );
+    value.unwrap_or_default()
 }
 
 fn edit_client_upstream(sim: &SimProcess, client: &str, company: &str) {
-    let r = sim.graphql(
+    mutate_upstream(
+        sim,
         "mutation U($id: String!, $input: PrivateClientInput!) { updateClient(id: $id, input: $input) { client { id } mutationErrors { messages } } }",
+        "updateClient",
         json!({"id": client, "input": {"companyName": company}}),
-    );
-    assert!(
-        r["data"]["updateClient"]["mutationErrors"]
-            .as_array()
-            .unwrap()
-            .is_empty(),
-        "{r}"
     );
 }
 
@@ -708,26 +696,10 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
         "Gazelle Gagnant"
     );
     // And for an appointment: moved on the Mac, retitled in Gazelle later.
-    let (appointment, local_id) = {
-        let db = sandbox.database();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
-                .await
-                .unwrap();
-            let row: (String, i64) = sqlx::query_as(
-                "SELECT ExternalId, Id FROM Appointments WHERE DeletedAt IS NULL AND ExternalId IS NOT NULL ORDER BY StartAt DESC LIMIT 1",
-            )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-            row
-        })
-    };
+    let (appointment, local_id): (String, i64) = sandbox.query_one(
+        "SELECT ExternalId, Id FROM Appointments WHERE DeletedAt IS NULL AND ExternalId IS NOT NULL ORDER BY StartAt DESC LIMIT 1",
+        &[],
+    );
     ok(
         &sandbox,
         &[
@@ -740,17 +712,16 @@ fn an_upstream_edit_racing_a_local_edit_ends_as_configured() {
     );
     std::thread::sleep(Duration::from_millis(1100));
     let before = event(&sim, &appointment);
-    let retitled = sim.graphql(
+    let retitled = mutate_upstream(
+        &sim,
         "mutation U($id: String!, $input: PrivateEventInput!) { updateEvent(id: $id, input: $input) { event { id } mutationErrors { messages } } }",
+        "updateEvent",
         json!({"id": appointment, "input": {
             "title": "Titre Gazelle", "start": before["start"], "duration": before["duration"],
             "clientId": before["client"]["id"], "userId": before["user"]["id"],
         }}),
     );
-    assert!(
-        retitled["data"]["updateEvent"]["event"]["id"].is_string(),
-        "{retitled}"
-    );
+    assert!(retitled["event"]["id"].is_string(), "{retitled}");
     ok(&sandbox, &["force-sync", "--wait"]);
     let upstream = event(&sim, &appointment);
     assert_eq!(
@@ -961,20 +932,10 @@ fn a_client_created_on_the_mac_goes_first_and_its_work_follows() {
             .iter()
             .any(|i| i["company_name"] == "Zoé Lévesque-Unique" && i["external_id"].is_string())
     );
-    let db = sandbox.database();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let copies: i64 = rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
-            .await
-            .unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM Clients WHERE CompanyName = 'Zoé Lévesque-Unique'")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    });
+    let (copies,): (i64,) = sandbox.query_one(
+        "SELECT COUNT(*) FROM Clients WHERE CompanyName = ?1",
+        &["Zoé Lévesque-Unique"],
+    );
     assert_eq!(copies, 1);
     let bad = sandbox.run("gazellectl", &["client", "create", "--status", "ACTIVE"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("a client needs --company"));

@@ -80,6 +80,34 @@ impl Sandbox {
         cmd
     }
 
+    /// One row of `sql` (its `?1`, `?2`… bound to `binds`), read from the database file
+    /// opened read-only: what a test checks behind the daemon's back.
+    pub fn query_one<T>(&self, sql: &str, binds: &[&str]) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let url = format!("sqlite://{}?mode=ro", self.database().display());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url)
+                .await
+                .expect("open the database");
+            let mut query = sqlx::query_as::<_, T>(sql);
+            for bind in binds {
+                query = query.bind(*bind);
+            }
+            let row = query
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            pool.close().await;
+            row
+        })
+    }
+
     /// Runs a binary to completion.
     pub fn run(&self, name: &str, args: &[&str]) -> Output {
         self.command(name).args(args).output().expect("run")

@@ -45,38 +45,38 @@ async fn answer(client: &api_client::GazelleClient) -> Response {
     }
 }
 
-pub async fn status(context: &Context) -> Response {
-    match client(context) {
-        Ok(client) => answer(client).await,
-        Err(refused) => refused,
-    }
+// Each handler answers `Err` with the refusal when there is no client; the dispatcher
+// sends either.
+
+pub async fn status(context: &Context) -> Result<Response, Response> {
+    Ok(answer(client(context)?).await)
 }
 
-pub async fn login(context: &Context, code: &str, expected_state: Option<&str>) -> Response {
-    let client = match client(context) {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    match client.authenticator().exchange(code, expected_state).await {
-        Ok(_) => {
-            tracing::info!(stored_in = %client.authenticator().stored_in(), "authorized by `gazellectl auth login`");
-            // An "authorization lost" alert ends now, not at the next health check.
-            context.alerting.health().await;
-            answer(client).await
-        }
-        Err(e) => Response::Error {
-            code: ErrorCode::Invalid,
-            message: e.to_string(),
+pub async fn login(
+    context: &Context,
+    code: &str,
+    expected_state: Option<&str>,
+) -> Result<Response, Response> {
+    let client = client(context)?;
+    Ok(
+        match client.authenticator().exchange(code, expected_state).await {
+            Ok(_) => {
+                tracing::info!(stored_in = %client.authenticator().stored_in(), "authorized by `gazellectl auth login`");
+                // An "authorization lost" alert ends now, not at the next health check.
+                context.alerting.health().await;
+                answer(client).await
+            }
+            Err(e) => Response::Error {
+                code: ErrorCode::Invalid,
+                message: e.to_string(),
+            },
         },
-    }
+    )
 }
 
-pub async fn logout(context: &Context) -> Response {
-    let client = match client(context) {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    match client.authenticator().logout().await {
+pub async fn logout(context: &Context) -> Result<Response, Response> {
+    let client = client(context)?;
+    Ok(match client.authenticator().logout().await {
         Ok(()) => {
             tracing::info!("tokens forgotten by `gazellectl auth logout`");
             answer(client).await
@@ -85,37 +85,36 @@ pub async fn logout(context: &Context) -> Response {
             code: ErrorCode::Internal,
             message: e.to_string(),
         },
-    }
+    })
 }
 
 /// The smallest authorized query (the user list), made with the daemon's client: an expired
 /// token is refreshed by the one process that owns it.
-pub async fn api_check(context: &Context) -> Response {
-    let client = match client(context) {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    match client
-        .execute::<serde_json::Value>(api_client::documents::USERS, serde_json::json!({}))
-        .await
-    {
-        Ok(data) => Response::ApiCheck {
-            ok: true,
-            detail: format!(
-                "{} reachable and authorized ({}; {} users)",
-                context.config.api.base_url,
-                match authorization_of(client.auth_state().await) {
-                    Authorization::ApiKey => "API key".to_owned(),
-                    Authorization::Authorized { expires_at } =>
-                        format!("OAuth, token valid until {expires_at}"),
-                    other => format!("{other:?}"),
-                },
-                data["allUsers"].as_array().map_or(0, Vec::len)
-            ),
+pub async fn api_check(context: &Context) -> Result<Response, Response> {
+    let client = client(context)?;
+    Ok(
+        match client
+            .execute::<serde_json::Value>(api_client::documents::USERS, serde_json::json!({}))
+            .await
+        {
+            Ok(data) => Response::ApiCheck {
+                ok: true,
+                detail: format!(
+                    "{} reachable and authorized ({}; {} users)",
+                    context.config.api.base_url,
+                    match authorization_of(client.auth_state().await) {
+                        Authorization::ApiKey => "API key".to_owned(),
+                        Authorization::Authorized { expires_at } =>
+                            format!("OAuth, token valid until {expires_at}"),
+                        other => format!("{other:?}"),
+                    },
+                    data["allUsers"].as_array().map_or(0, Vec::len)
+                ),
+            },
+            Err(e) => Response::ApiCheck {
+                ok: false,
+                detail: e.to_string(),
+            },
         },
-        Err(e) => Response::ApiCheck {
-            ok: false,
-            detail: e.to_string(),
-        },
-    }
+    )
 }

@@ -280,8 +280,10 @@ async fn connection(
                 let response = crate::cmd_manage::serve(context, &verb, &args).await;
                 answer(&mut write, &response).await?;
             }
+            // The daemon owns the tokens: `cmd_auth` answers with its client, or refuses.
             Request::AuthStatus => {
-                answer(&mut write, &crate::cmd_auth::status(context).await).await?;
+                let response = crate::cmd_auth::status(context).await;
+                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
             }
             Request::AuthLogin {
                 code,
@@ -289,13 +291,15 @@ async fn connection(
             } => {
                 let response =
                     crate::cmd_auth::login(context, &code, expected_state.as_deref()).await;
-                answer(&mut write, &response).await?;
+                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
             }
             Request::AuthLogout => {
-                answer(&mut write, &crate::cmd_auth::logout(context).await).await?;
+                let response = crate::cmd_auth::logout(context).await;
+                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
             }
             Request::ApiCheck => {
-                answer(&mut write, &crate::cmd_auth::api_check(context).await).await?;
+                let response = crate::cmd_auth::api_check(context).await;
+                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
             }
             Request::ForceSync {
                 mode,

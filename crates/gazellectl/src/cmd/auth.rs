@@ -47,13 +47,6 @@ enum Action {
     Logout,
 }
 
-#[derive(Clone, Copy)]
-enum Verb {
-    Status,
-    Login,
-    Logout,
-}
-
 pub fn run(file: Option<&Path>, command: AuthCommand) -> ExitCode {
     let config = match crate::load_config(file) {
         Ok(l) => l.config,
@@ -79,24 +72,19 @@ pub fn run(file: Option<&Path>, command: AuthCommand) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let verb = match action {
-        Action::Status => Verb::Status,
-        Action::Login { .. } => Verb::Login,
-        Action::Logout => Verb::Logout,
-    };
     runtime.block_on(async {
         let answer = match super::daemon::token_owner(&config).await {
             Err(exit) => return exit,
             Ok(TokenOwner::Daemon(mut daemon)) => {
-                let request = match action {
+                let request = match &action {
                     Action::Status => Request::AuthStatus,
                     Action::Logout => Request::AuthLogout,
                     Action::Login {
                         code,
                         expected_state,
                     } => Request::AuthLogin {
-                        code,
-                        expected_state,
+                        code: code.clone(),
+                        expected_state: expected_state.clone(),
                     },
                 };
                 match daemon.request(&request).await {
@@ -109,19 +97,19 @@ pub fn run(file: Option<&Path>, command: AuthCommand) -> ExitCode {
                     Err(exit) => return exit,
                 }
             }
-            Ok(TokenOwner::Here(_lock)) => here(&config, action).await,
+            Ok(TokenOwner::Here(_lock)) => here(&config, &action).await,
         };
         match answer {
-            Ok((authorization, stored_in)) => match verb {
-                Verb::Login => {
+            Ok((authorization, stored_in)) => match action {
+                Action::Login { .. } => {
                     println!("Authorized. Tokens are stored in the {stored_in}.");
                     ExitCode::SUCCESS
                 }
-                Verb::Logout => {
+                Action::Logout => {
                     println!("tokens removed");
                     ExitCode::SUCCESS
                 }
-                Verb::Status => report(&authorization, &stored_in),
+                Action::Status => report(&authorization, &stored_in),
             },
             Err(message) => {
                 eprintln!("gazellectl: {message}");
@@ -165,7 +153,7 @@ fn pasted(
 }
 
 /// No daemon runs (the caller holds its lock): the CLI's own client does it.
-async fn here(config: &config::Config, action: Action) -> Result<(Authorization, String), String> {
+async fn here(config: &config::Config, action: &Action) -> Result<(Authorization, String), String> {
     let client = api_client::from_config::client(config).map_err(|e| e.to_string())?;
     let auth = client.authenticator();
     match action {
@@ -175,7 +163,7 @@ async fn here(config: &config::Config, action: Action) -> Result<(Authorization,
             code,
             expected_state,
         } => {
-            auth.exchange(&code, expected_state.as_deref())
+            auth.exchange(code, expected_state.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
         }
