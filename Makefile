@@ -35,13 +35,15 @@ demo: build
 ## Benchmarks (release builds): the pull sync against its fetch-only floor, on the simulator's
 ## small and large data sets (times, ratio, rows/s, peak memory, request counts); the V4
 ## migration of 200,000 timeline rows; `status` latency during a full sync against idle, and
-## the daemon's memory (idle, peak, a minute after the sync), on small and large.
+## the daemon's memory (idle, peak, a minute after the sync), on small and large; the long
+## lists (10,000 alerts, a year of iCalendar): time and peak memory of the CLI and daemon.
 bench:
-	$(CARGO) build --release -p gazelle-sim -p gazelled
+	$(CARGO) build --release -p gazelle-sim -p gazelled -p gazellectl
 	$(CARGO) bench -p sync-engine --bench pull
 	$(CARGO) bench -p v4-migration --bench import
 	$(CARGO) bench -p e2e --bench status_latency
 	BENCH_DATASET=large $(CARGO) bench -p e2e --bench status_latency
+	$(CARGO) bench -p e2e --bench large_lists
 
 ## Binaries to $(PREFIX)/bin, then the agent (LaunchAgent on macOS, systemd user unit elsewhere).
 install:

@@ -15,6 +15,25 @@ fn sandbox_for(sim: &SimProcess) -> Sandbox {
     ))
 }
 
+/// A daemon of `sandbox`, ready, that has mirrored the simulator once.
+fn synced_daemon(sandbox: &Sandbox) -> std::process::Child {
+    let mut daemon = sandbox.spawn_daemon();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    assert!(
+        sandbox
+            .run("gazellectl", &["force-sync", "--full", "--wait"])
+            .status
+            .success()
+    );
+    daemon
+}
+
+/// SIGTERM, and the daemon's clean exit.
+fn stop(mut daemon: std::process::Child) {
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
 fn socket(sandbox: &Sandbox) -> std::path::PathBuf {
     sandbox.data_dir().join("run/gazelled.sock")
 }
@@ -101,7 +120,7 @@ fn status_and_force_sync_through_the_control_socket() {
         human.contains("last run #1 (full, manual): succeeded"),
         "{human}"
     );
-    assert!(human.contains("authorization: api_key"), "{human}");
+    assert!(human.contains("authorization: API key"), "{human}");
     // Times in the shop's zone, with its abbreviation (UTC stays in --json).
     let zoned = |text: &str| text.contains(" EST") || text.contains(" EDT");
     assert!(zoned(&human), "{human}");
@@ -123,6 +142,40 @@ fn status_and_force_sync_through_the_control_socket() {
         Some(1538),
         "{history:#}"
     );
+    // Counts per table: a client's contacts, an invoice's lines are not added to the
+    // clients and invoices they belong to.
+    let clients = history[0]["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == "clients")
+        .unwrap();
+    let tables: Vec<&str> = clients["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["Clients", "Contacts"], "{clients:#}");
+    let inserted: u64 = clients["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["counts"]["inserted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        Some(inserted),
+        clients["counts"]["rows"]["inserted"].as_u64(),
+        "the tables add up to the stream"
+    );
+    let out = sandbox.run("gazellectl", &["runs", "--detail", "--limit", "1"]);
+    let detail = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        detail.contains("· Contacts") && detail.contains("· InvoiceItems"),
+        "{detail}"
+    );
+    let human = sandbox.run("gazellectl", &["status"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("· Contacts"));
     let out = sandbox.run("gazellectl", &["logs", "-n", "500"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("control socket listening"));
 
@@ -166,7 +219,7 @@ fn status_and_force_sync_through_the_control_socket() {
     writeln!(raw, "{{\"request\":\"hello\"}}").unwrap();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
-    assert!(line.contains("\"protocol_version\":2"), "{line}");
+    assert!(line.contains("\"protocol_version\":3"), "{line}");
     // A frame over a request's cap (1 MiB) is refused and the connection closed.
     raw.write_all(&vec![b'x'; 1024 * 1024 + 10 * 1024]).unwrap();
     let mut line = String::new();
@@ -242,8 +295,7 @@ fn the_schedule_runs_syncs_unattended() {
     sandbox.wait_for_log(&mut daemon, "scheduled run skipped: paused");
     let out = sandbox.run("gazellectl", &["resume"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("resumed"));
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 /// The socket is private: another user can neither reach it (0700 directory, 0600 socket)
@@ -319,8 +371,7 @@ fn another_user_cannot_use_the_socket() {
         // The owner is still served.
         assert!(sandbox.run("gazellectl", &["status"]).status.success());
     }
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 /// What a user sees of an incremental pull: with nothing changed upstream, one request per
@@ -459,8 +510,7 @@ fn a_stopped_daemon_makes_the_cli_fail_clearly_never_hang() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 #[test]
@@ -483,8 +533,7 @@ fn a_closed_stdout_ends_the_cli_quietly_never_a_panic() {
         assert_eq!(code, Some(0), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 #[test]
@@ -592,8 +641,7 @@ fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
     assert!(!sandbox.logs().contains("panicked"), "{}", sandbox.logs());
     let outbox = sandbox.run("gazellectl", &["outbox", "list", "--json"]);
     assert_eq!(String::from_utf8_lossy(&outbox.stdout).trim(), "[]");
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 /// Answers over 64 KiB (many alerts, a long invoice line) are read whole; a write is never
@@ -602,14 +650,7 @@ fn an_appointment_move_refuses_durations_create_refuses_and_never_panics() {
 fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
     let sim = SimProcess::start("tiny");
     let sandbox = sandbox_for(&sim);
-    let mut daemon = sandbox.spawn_daemon();
-    sandbox.wait_for_log(&mut daemon, "gazelled ready");
-    assert!(
-        sandbox
-            .run("gazellectl", &["force-sync", "--full", "--wait"])
-            .status
-            .success()
-    );
+    let daemon = synced_daemon(&sandbox);
     let scan = sandbox.run("gazellectl", &["alerts", "scan", "--since", "2015-01-01"]);
     assert!(
         scan.status.success(),
@@ -665,8 +706,7 @@ fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
         shown.stdout.len()
     );
     assert_eq!(text.matches(&long).count(), 1, "one line, stored once");
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
 }
 
 /// Quantities and prices are bounded: never a wrapped total, never a column SQLite turns
@@ -675,14 +715,7 @@ fn large_answers_are_read_whole_and_a_committed_write_is_reported_as_such() {
 fn an_invoice_line_beyond_the_bounds_is_refused_and_changes_nothing() {
     let sim = SimProcess::start("tiny");
     let sandbox = sandbox_for(&sim);
-    let mut daemon = sandbox.spawn_daemon();
-    sandbox.wait_for_log(&mut daemon, "gazelled ready");
-    assert!(
-        sandbox
-            .run("gazellectl", &["force-sync", "--full", "--wait"])
-            .status
-            .success()
-    );
+    let daemon = synced_daemon(&sandbox);
     let id = draft_invoice(&sandbox, &sim);
     let show = |sandbox: &Sandbox| {
         let out = sandbox.run("gazellectl", &["invoices", "show", &id, "--json"]);
@@ -718,6 +751,246 @@ fn an_invoice_line_beyond_the_bounds_is_refused_and_changes_nothing() {
         );
     }
     assert_eq!(show(&sandbox), before, "nothing changed");
-    signal(&daemon, "TERM");
-    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    stop(daemon);
+}
+
+/// A shop after years: 10,000 alerts and a year of a technician's calendar. The answers
+/// travel in parts (no frame holds a whole list), and the CLI prints and writes them whole:
+/// the JSON is one valid document, the table every alert, the iCalendar file every event.
+#[test]
+fn ten_thousand_alerts_and_a_year_of_calendar_travel_in_parts() {
+    use std::io::{BufRead, BufReader, Write};
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let daemon = synced_daemon(&sandbox);
+    let technician = e2e::seed_long_history(&sandbox, 10_000);
+    let (total,): (i64,) = sandbox.query_one("SELECT COUNT(*) FROM MaintenanceAlerts", &[]);
+    assert!(total >= 10_000);
+
+    // On the wire: parts of at most 500 alerts, then the last part as the answer.
+    let socket = sandbox.data_dir().join("run/gazelled.sock");
+    let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    writeln!(
+        &stream,
+        r#"{{"request":"call","verb":"alerts-list","filter":"all"}}"#
+    )
+    .unwrap();
+    let (mut parts, mut listed, mut largest) = (0, 0, 0);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        largest = largest.max(line.len());
+        let frame: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let alerts = frame["data"]["maintenance"].as_array().map_or(0, Vec::len);
+        assert!(alerts <= 500, "a part of {alerts} alerts");
+        listed += alerts;
+        match frame["response"].as_str() {
+            Some("part") => parts += 1,
+            Some("answer") => break,
+            _ => panic!("{line}"),
+        }
+    }
+    assert_eq!(listed as i64, total);
+    assert!(parts >= 19, "{parts} parts");
+    assert!(
+        largest < 1024 * 1024,
+        "the largest frame is {largest} bytes"
+    );
+
+    // Through the CLI: JSON, table, calendar and iCalendar, each whole.
+    let json = sandbox.run("gazellectl", &["alerts", "list", "--all", "--json"]);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        document["maintenance"].as_array().unwrap().len() as i64,
+        total
+    );
+    assert_eq!(document["filter"], "all");
+    let table = sandbox.run("gazellectl", &["alerts", "list", "--all"]);
+    assert!(table.status.success());
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("Humidité 10000 "),
+        "the oldest alert is shown"
+    );
+    let limited = sandbox.run(
+        "gazellectl",
+        &["alerts", "list", "--all", "--limit", "700", "--json"],
+    );
+    let limited: serde_json::Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert_eq!(limited["maintenance"].as_array().unwrap().len(), 700);
+
+    let ics = sandbox.root().join("year.ics");
+    let year = [
+        "calendar",
+        "--tech",
+        &technician,
+        "--from",
+        "2027-01-01",
+        "--days",
+        "366",
+    ];
+    let written = sandbox.run(
+        "gazellectl",
+        &[&year[..], &["--ics", ics.to_str().unwrap()]].concat(),
+    );
+    let said = String::from_utf8_lossy(&written.stdout);
+    assert!(
+        said.contains(&format!("({} events)", e2e::SEEDED_APPOINTMENTS)),
+        "{said}{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(
+        text.matches("BEGIN:VEVENT").count(),
+        e2e::SEEDED_APPOINTMENTS
+    );
+    assert_eq!(text.matches("BEGIN:VCALENDAR").count(), 1);
+    let listed = sandbox.run("gazellectl", &[&year[..], &["--json"]].concat());
+    let entries: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), e2e::SEEDED_APPOINTMENTS);
+    stop(daemon);
+}
+
+/// Arbitrary arguments for every verb, through the daemon's decoder and its handlers: each
+/// answer is the verb's answer or an error with a message, never a panic, never a lost
+/// connection, and the daemon serves on after (`Call::samples` has every verb, so a verb
+/// added later is fuzzed too).
+#[test]
+fn arbitrary_arguments_for_every_verb_are_answered_never_a_panic() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use std::io::{BufRead, BufReader, Write};
+
+    let sim = SimProcess::start("tiny");
+    let sandbox = sandbox_for(&sim);
+    let daemon = synced_daemon(&sandbox);
+    let samples: Vec<serde_json::Value> = protocol::Call::samples()
+        .into_iter()
+        .map(|call| serde_json::to_value(protocol::Request::Call(call)).unwrap())
+        .collect();
+    assert!(samples.len() >= 30, "{} verbs", samples.len());
+
+    let socket = sandbox.data_dir().join("run/gazelled.sock");
+    let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // The runner's property is `Fn`: the one connection is borrowed per request.
+    let reader = std::cell::RefCell::new(BufReader::new(stream.try_clone().unwrap()));
+    let ask = |frame: &serde_json::Value| -> serde_json::Value {
+        writeln!(&stream, "{frame}").unwrap();
+        loop {
+            let mut line = String::new();
+            reader.borrow_mut().read_line(&mut line).unwrap();
+            assert!(
+                !line.is_empty(),
+                "the daemon closed the connection after {frame}"
+            );
+            let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if answer["response"] != "part" {
+                return answer;
+            }
+        }
+    };
+
+    // Values a person, a script or an attacker could put in any field.
+    let value = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(0),
+            Just(-1),
+            Just(1441)
+        ]
+        .prop_map(serde_json::Value::from),
+        any::<u64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::json!(f)),
+        "\\PC{0,40}".prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("2027-02-30"),
+            Just("2027-13-01 10:00"),
+            Just("9999-12-31 23:59"),
+            Just("-5"),
+            Just("usr_NOPE"),
+            Just("1"),
+            Just("all"),
+            Just("local"),
+        ]
+        .prop_map(serde_json::Value::from),
+        "[a-z]{0,8}".prop_map(|s| serde_json::json!([s])),
+        "[a-z]{0,8}".prop_map(|s| serde_json::json!({ "description": s })),
+    ];
+    let case = (
+        0..samples.len(),
+        prop::collection::vec((0..12usize, value), 0..6),
+    );
+    let (answered, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let mut runner = TestRunner::new(Config {
+        cases: 400,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&case, |(verb, changes)| {
+            let mut frame = samples[verb].clone();
+            let keys: Vec<String> = frame
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "request" && *k != "verb")
+                .cloned()
+                .collect();
+            for (which, value) in changes {
+                if !keys.is_empty() {
+                    frame[&keys[which % keys.len()]] = value;
+                }
+            }
+            let answer = ask(&frame);
+            match answer["response"].as_str() {
+                Some("answer") => {
+                    prop_assert_eq!(&answer["answer"], &frame["verb"]);
+                    answered.set(answered.get() + 1);
+                }
+                Some("error") => {
+                    if answer["code"] == "invalid" {
+                        refused.set(refused.get() + 1);
+                    }
+                    let message = answer["message"].as_str().unwrap_or_default();
+                    prop_assert!(!message.trim().is_empty(), "{frame} → {answer}");
+                    prop_assert!(answer["code"] != "internal", "{frame} → {answer}");
+                }
+                _ => prop_assert!(false, "{frame} → {answer}"),
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The handlers ran, not only the decoder: answers, and refusals of theirs (`invalid`:
+    // no such id, a bound passed) besides the decoder's (`bad-request`).
+    assert!(
+        answered.get() >= 20 && refused.get() >= 20,
+        "{} answered, {} refused by a handler",
+        answered.get(),
+        refused.get()
+    );
+    assert_eq!(
+        ask(&serde_json::json!({"request": "hello"}))["response"],
+        "hello"
+    );
+    let logs = sandbox.logs();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(!logs.contains("internal error"), "{logs}");
+    stop(daemon);
 }

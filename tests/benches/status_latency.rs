@@ -48,10 +48,10 @@ impl Connection {
     /// One status round trip: its latency and whether a sync was running.
     fn status(&mut self) -> (Duration, bool) {
         let started = Instant::now();
-        let answer = self.ask(r#"{"request":"status"}"#);
+        let answer = self.ask(r#"{"request":"call","verb":"status"}"#);
         let took = started.elapsed();
-        assert_eq!(answer["response"], "status", "{answer}");
-        (took, answer["status"]["sync_running"] == true)
+        assert_eq!(answer["response"], "answer", "{answer}");
+        (took, answer["data"]["sync_running"] == true)
     }
 }
 
@@ -156,15 +156,6 @@ fn main() {
     wait_exit(&mut daemon, Duration::from_secs(30));
 }
 
-/// A `/proc/<pid>/status` figure in KiB (`VmRSS` resident now, `VmHWM` its peak); `None`
-/// where there is no /proc (macOS).
 fn memory(child: &std::process::Child, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    e2e::proc_kib(child.id(), key)
 }

@@ -108,6 +108,30 @@ impl Sandbox {
         })
     }
 
+    /// Runs `sql` (one or more statements) on the database file, behind the daemon's back:
+    /// how a test gives a shop years of history in a second.
+    pub fn execute(&self, sql: &str) {
+        let url = format!("sqlite://{}", self.database().display());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut conn = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .expect("the database URL")
+                .busy_timeout(Duration::from_secs(10))
+                .connect()
+                .await
+                .expect("open the database");
+            sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
+    }
+
     /// Runs a binary to completion.
     pub fn run(&self, name: &str, args: &[&str]) -> Output {
         self.command(name).args(args).output().expect("run")
@@ -446,3 +470,43 @@ pub fn draft_invoice_args(client: &str) -> [&str; 8] {
         "120",
     ]
 }
+
+/// Years of history behind the daemon's back: `alerts` maintenance alerts (on the first
+/// client, observed over the last five years) and four appointments a day for the first
+/// mirrored technician over the 365 days from 2027-01-01, whose id is returned. What a shop
+/// has after a few years, for the tests and benches of long lists.
+pub fn seed_long_history(sandbox: &Sandbox, alerts: u32) -> String {
+    let (technician,): (String,) =
+        sandbox.query_one("SELECT ExternalId FROM Users ORDER BY Id LIMIT 1", &[]);
+    sandbox.execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {alerts})
+         INSERT INTO MaintenanceAlerts (ClientId, DateObservation, AlertType, Description)
+         SELECT (SELECT MIN(Id) FROM Clients), date('2026-11-30', '-' || (i % 1800) || ' days'),
+                'humidity', 'Humidité ' || i || ' : ' || hex(randomblob(60))
+         FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1459)
+         INSERT INTO Appointments (ClientId, TechnicianId, StartAt, Duration, Description)
+         SELECT (SELECT MIN(Id) FROM Clients), '{technician}',
+                strftime('%Y-%m-%dT%H:%M:%SZ', '2027-01-01T14:00:00Z', '+' || (i / 4) || ' days',
+                         '+' || ((i % 4) * 2) || ' hours'),
+                90, 'Accord ' || i
+         FROM n;"
+    ));
+    technician
+}
+
+/// A `/proc/<pid>/status` figure in KiB (`VmRSS` resident now, `VmHWM` its peak); `None`
+/// where there is no /proc (macOS).
+pub fn proc_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Appointments [`seed_long_history`] gives a technician.
+pub const SEEDED_APPOINTMENTS: usize = 1460;

@@ -27,7 +27,7 @@ use crate::notes::NoteScanner;
 use crate::routing::{Recipient, Router};
 
 /// Counts of one detector run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DetectReport {
     pub scanned: u32,
     pub raised: u32,

@@ -146,7 +146,7 @@ async fn j1_notices_are_rechecked_live_and_never_sent_twice() {
         .run(Trigger::Manual, Mode::Full, &Stream::ALL, &|_| {})
         .await
         .unwrap();
-    assert_eq!(report.status, "succeeded");
+    assert_eq!(report.status, store::sync_log::RunStatus::Succeeded);
     // Confirmed in Gazelle after the pull: the live re-check must catch it.
     gazelle_sim::server::lock(&s.sim.state.world)
         .events
@@ -359,7 +359,7 @@ async fn sync_health_is_raised_on_a_change_and_cleared_on_recovery() {
             )
             .await
             .unwrap();
-        assert_eq!(report.status, "failed");
+        assert_eq!(report.status, store::sync_log::RunStatus::Failed);
         let check = detectors.sync_health(false, since).await.unwrap();
         assert_eq!(
             check.raised,

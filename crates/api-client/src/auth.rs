@@ -50,7 +50,7 @@ pub struct OAuthApp {
 }
 
 /// The authorization state, as `gazellectl status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AuthState {
     ApiKey,

@@ -58,6 +58,9 @@ enum Command {
         /// How many runs.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Each run's counts per stream, and per table where a stream writes more than one.
+        #[arg(long)]
+        detail: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -138,14 +141,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// A new client (and its contact), pushed to Gazelle.
-    Create(cmd::manage::ClientCreate),
+    Create(cmd::manage::ClientCreateArgs),
     /// Change a client's fields or its contact's details.
-    Edit(cmd::manage::ClientEdit),
+    Edit(cmd::manage::ClientEditArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum PianoCommand {
-    Edit(cmd::manage::PianoEdit),
+    Edit(cmd::manage::PianoEditArgs),
 }
 
 /// `gazellectl status | head -1`: when whoever reads our output goes away, `println!`
@@ -211,7 +214,11 @@ fn main() -> ExitCode {
         Command::Auth { command } => cmd::auth::run(cli.config.as_deref(), command),
         Command::MigrateV4(args) => cmd::migrate_v4::run(cli.config.as_deref(), args),
         Command::Status { json } => cmd::status::run(cli.config.as_deref(), json),
-        Command::Runs { limit, json } => cmd::runs::run(cli.config.as_deref(), limit, json),
+        Command::Runs {
+            limit,
+            detail,
+            json,
+        } => cmd::runs::run(cli.config.as_deref(), limit, detail, json),
         Command::Invoices { command } => cmd::manage::invoices(cli.config.as_deref(), command),
         Command::Appointments { command } => {
             cmd::manage::appointments(cli.config.as_deref(), command)

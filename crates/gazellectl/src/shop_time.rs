@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use jiff::tz::TimeZone;
-use serde_json::Value;
 
 /// The shop's clock, for display.
 pub struct ShopTime(TimeZone);
@@ -22,15 +21,12 @@ impl ShopTime {
         )
     }
 
-    /// An instant as the shop reads it; "—" for none, the text as is if it is no instant.
-    pub fn show(&self, value: &Value) -> String {
-        match value {
-            Value::String(text) => self.show_text(text),
-            Value::Null => "—".to_owned(),
-            other => other.to_string(),
-        }
+    /// An optional instant as the shop reads it; "—" for none.
+    pub fn show_opt(&self, text: Option<&str>) -> String {
+        text.map_or_else(|| "—".to_owned(), |t| self.show_text(t))
     }
 
+    /// An instant as the shop reads it; the text as is if it is no instant.
     pub fn show_text(&self, text: &str) -> String {
         match text.parse::<jiff::Timestamp>() {
             Ok(at) => at
@@ -50,14 +46,14 @@ mod tests {
     fn instants_are_shown_in_the_zone_with_the_abbreviation_of_their_date() {
         let montreal = ShopTime(TimeZone::get("America/Montreal").unwrap());
         assert_eq!(
-            montreal.show(&Value::from("2026-12-02T16:45:40Z")),
+            montreal.show_text("2026-12-02T16:45:40Z"),
             "2026-12-02 11:45 EST"
         );
         assert_eq!(
-            montreal.show(&Value::from("2026-07-02T16:45:40Z")),
+            montreal.show_text("2026-07-02T16:45:40Z"),
             "2026-07-02 12:45 EDT"
         );
-        assert_eq!(montreal.show(&Value::Null), "—");
-        assert_eq!(montreal.show(&Value::from("every 3h")), "every 3h");
+        assert_eq!(montreal.show_opt(None), "—");
+        assert_eq!(montreal.show_text("every 3h"), "every 3h");
     }
 }

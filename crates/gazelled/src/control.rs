@@ -7,35 +7,27 @@
 //! [`IDLE_TIMEOUT`], and a malformed frame is answered with an error, never a crash.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures_util::FutureExt;
 use protocol::{
     ErrorCode, FrameError, PROTOCOL_VERSION, Request, Response, read_frame, write_frame,
 };
-use serde_json::json;
+use std::panic::AssertUnwindSafe;
 use sync_engine::{Mode, Stream, Trigger};
 use tokio::io::BufReader;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::runner::{RunEvent, Runner};
+use crate::context::Context;
+use crate::handlers::{self, Parts};
+use crate::runner::RunEvent;
 use crate::shutdown::Shutdown;
 
 /// macOS limits a socket path to 104 bytes (`sun_path`), Linux to 108.
 pub const MAX_SOCKET_PATH: usize = 104;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the server needs to answer `status`.
-pub struct Context {
-    pub runner: Arc<Runner>,
-    pub alerting: Arc<crate::alerting::Alerting>,
-    pub config: Arc<config::Config>,
-    pub store: store::Store,
-    pub started: Instant,
-    pub socket: PathBuf,
-    pub storage: Arc<crate::storage::StorageWatch>,
-}
 
 /// Binds the socket, replacing a stale one.
 ///
@@ -237,22 +229,24 @@ async fn connection(
                 )
                 .await?
             }
-            Request::Status => {
-                let response = match status(context).await {
-                    Ok(status) => Response::Status { status },
-                    Err(e) => Response::Error {
-                        code: ErrorCode::Internal,
-                        message: e,
-                    },
+            Request::Call(call) => {
+                let verb = call.name();
+                let served = {
+                    let mut parts = Parts::new(&mut write);
+                    // A panic in a handler (a bug) is logged by the hook and answered as an
+                    // internal error; the connection and the daemon go on.
+                    AssertUnwindSafe(handlers::serve(context, call, &mut parts))
+                        .catch_unwind()
+                        .await
                 };
-                answer(&mut write, &response).await?;
-            }
-            Request::Runs { limit } => {
-                let response = match runs(context, limit.min(500)).await {
-                    Ok(runs) => Response::Runs { runs },
-                    Err(e) => Response::Error {
+                let response = match served {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(lost)) => return Err(lost),
+                    Err(_) => Response::Error {
                         code: ErrorCode::Internal,
-                        message: e,
+                        message: format!(
+                            "internal error while serving {verb} (a bug, written to the daemon's log); nothing was left half-done"
+                        ),
                     },
                 };
                 answer(&mut write, &response).await?;
@@ -267,39 +261,26 @@ async fn connection(
                 );
                 write_frame(&mut write, &Response::Paused { paused }).await?;
             }
-            Request::Alerts { .. }
-            | Request::AlertShow { .. }
-            | Request::AlertResolve { .. }
-            | Request::AlertArchive { .. }
-            | Request::AlertsScan { .. }
-            | Request::TestEmail { .. } => {
-                let response = crate::cmd_alerts::serve(context, frame).await;
-                answer(&mut write, &response).await?;
-            }
-            Request::Manage { verb, args } => {
-                let response = crate::cmd_manage::serve(context, &verb, &args).await;
-                answer(&mut write, &response).await?;
-            }
             // The daemon owns the tokens: `cmd_auth` answers with its client, or refuses.
             Request::AuthStatus => {
-                let response = crate::cmd_auth::status(context).await;
-                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
+                let response = handlers::auth::status(context).await;
+                answer(&mut write, &handlers::respond(response)).await?;
             }
             Request::AuthLogin {
                 code,
                 expected_state,
             } => {
                 let response =
-                    crate::cmd_auth::login(context, &code, expected_state.as_deref()).await;
-                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
+                    handlers::auth::login(context, &code, expected_state.as_deref()).await;
+                answer(&mut write, &handlers::respond(response)).await?;
             }
             Request::AuthLogout => {
-                let response = crate::cmd_auth::logout(context).await;
-                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
+                let response = handlers::auth::logout(context).await;
+                answer(&mut write, &handlers::respond(response)).await?;
             }
             Request::ApiCheck => {
-                let response = crate::cmd_auth::api_check(context).await;
-                answer(&mut write, &response.unwrap_or_else(|refused| refused)).await?;
+                let response = handlers::auth::api_check(context).await;
+                answer(&mut write, &handlers::respond(response)).await?;
             }
             Request::ForceSync {
                 mode,
@@ -337,14 +318,11 @@ async fn connection(
                         if wait {
                             loop {
                                 match events.recv().await {
-                                    Ok(RunEvent::Progress(p)) => {
-                                        let event = serde_json::to_value(&p).unwrap_or_default();
+                                    Ok(RunEvent::Progress(event)) => {
                                         write_frame(&mut write, &Response::Progress { event })
                                             .await?;
                                     }
                                     Ok(RunEvent::Finished(Ok(report))) => {
-                                        let report =
-                                            serde_json::to_value(&report).unwrap_or_default();
                                         write_frame(&mut write, &Response::SyncFinished { report })
                                             .await?;
                                         break;
@@ -406,92 +384,4 @@ fn parse_sync(mode: Option<&str>, streams: &[String]) -> Result<(Mode, Vec<Strea
             .collect::<Result<_, _>>()?
     };
     Ok((mode, streams))
-}
-
-/// The run history with per-stream counts.
-async fn runs(context: &Context, limit: u32) -> Result<serde_json::Value, String> {
-    let reader = context.store.reader();
-    let runs = store::sync_log::recent_runs(reader, limit)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(runs.len());
-    for run in runs {
-        let streams = store::sync_log::run_streams(reader, run.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let totals =
-            streams
-                .iter()
-                .fold(store::sync_log::StreamCounts::default(), |mut t, (_, c)| {
-                    t.fetched += c.fetched;
-                    t.deleted += c.deleted;
-                    t.rows.add(c.rows);
-                    t
-                });
-        out.push(json!({"run": run, "totals": totals}));
-    }
-    Ok(serde_json::Value::Array(out))
-}
-
-/// Everything `gazellectl status` shows.
-async fn status(context: &Context) -> Result<serde_json::Value, String> {
-    // A database deleted or replaced under the daemon: that is the status (the readers
-    // could not open it anyway).
-    context.store.check_file().map_err(|e| e.to_string())?;
-    let reader = context.store.reader();
-    let streams = store::sync_log::stream_states(reader)
-        .await
-        .map_err(|e| e.to_string())?;
-    let schedule = crate::schedule::next_runs(&context.config);
-    let streams: Vec<serde_json::Value> = streams
-        .into_iter()
-        .map(|s| {
-            let next = if context.runner.engine().is_some() {
-                crate::schedule::next_pull_of(&s.stream, &schedule)
-            } else {
-                None
-            };
-            let mut v = serde_json::to_value(&s).unwrap_or_default();
-            v["next_run"] = json!(next);
-            v
-        })
-        .collect();
-    let runs = store::sync_log::recent_runs(reader, 1)
-        .await
-        .map_err(|e| e.to_string())?;
-    let last_run = match runs.first() {
-        Some(run) => {
-            let counts = store::sync_log::run_streams(reader, run.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            json!({"run": run, "streams": counts.into_iter().map(|(s, c)| json!({"stream": s, "counts": c})).collect::<Vec<_>>()})
-        }
-        None => serde_json::Value::Null,
-    };
-    let backlog = store::reads::backlog(reader)
-        .await
-        .map_err(|e| e.to_string())?;
-    let authorization = match context.runner.engine() {
-        Some(engine) => {
-            serde_json::to_value(engine.client().auth_state().await).unwrap_or_default()
-        }
-        None => json!({"state": "not_configured", "reason": context.runner.unavailable()}),
-    };
-    Ok(json!({
-        "daemon_version": env!("CARGO_PKG_VERSION"),
-        "uptime_seconds": context.started.elapsed().as_secs(),
-        "authorization": authorization,
-        "sync_running": context.runner.is_running().await,
-        "paused": context.runner.is_paused(),
-        "streams": streams,
-        "last_run": last_run,
-        "backlog": backlog,
-        "schedule": schedule.iter().map(|(job, at)| json!({"job": job, "next": at})).collect::<Vec<_>>(),
-        "timeline_every": context.config.sync.timeline_interval,
-        "email": {"server": context.alerting.mail_server()},
-        "database": {"path": context.store.path(), "size_bytes": context.store.size_bytes()},
-        // Storage trouble in course (`fault`, `since`, `error`), or null.
-        "storage": context.storage.current(),
-        "socket": context.socket,
-    }))
 }

@@ -7,11 +7,10 @@
 //! [`shutdown::GRACE`], then the store closes (checkpointing the WAL) and the logs flush.
 
 mod alerting;
-mod cmd_alerts;
-mod cmd_auth;
-mod cmd_manage;
+mod context;
 mod control;
 mod exit;
+mod handlers;
 mod lock;
 mod runner;
 mod schedule;
@@ -160,7 +159,7 @@ fn run(args: Args) -> Result<(), Failure> {
         let (listener, owner) = control::bind(&socket, owns_dir, uid)
             .await
             .map_err(Failure::Socket)?;
-        let context = std::sync::Arc::new(control::Context {
+        let context = std::sync::Arc::new(context::Context {
             runner,
             alerting,
             config: std::sync::Arc::clone(&config),

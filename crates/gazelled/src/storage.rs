@@ -4,29 +4,7 @@
 
 use std::sync::Mutex;
 
-use store::error::StorageFault;
-
-/// The trouble in course, if any.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Trouble {
-    pub fault: StorageFault,
-    /// When it was first seen (UTC).
-    pub since: String,
-    /// The last error, as the store said it.
-    pub error: String,
-}
-
-impl Trouble {
-    /// The alert's summary.
-    pub fn summary(&self) -> String {
-        format!(
-            "{} (depuis {}) : {}",
-            self.fault.describe(),
-            self.since,
-            self.error
-        )
-    }
-}
+use store::error::StorageTrouble as Trouble;
 
 /// The trouble in course, and an episode that ended before its alert could be written (a
 /// full disk cannot take the alert that says so): the next health check records that one,

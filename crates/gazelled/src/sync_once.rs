@@ -21,8 +21,8 @@ pub async fn run(config: &config::Config, store: store::Store, mode: &str) -> Re
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     store.close().await;
     match report.status {
-        "succeeded" => Ok(()),
-        "partial" => Err(Failure::SyncFailed("was partial")),
-        _ => Err(Failure::SyncFailed("failed")),
+        store::sync_log::RunStatus::Succeeded => Ok(()),
+        store::sync_log::RunStatus::Partial => Err(Failure::SyncFailed("was partial")),
+        store::sync_log::RunStatus::Failed => Err(Failure::SyncFailed("failed")),
     }
 }

@@ -19,7 +19,7 @@ use store::{Connection, Store};
 use crate::{Result, commit, invalid};
 
 /// What an edit did, and what the person should know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub id: i64,
     pub start_utc: String,
@@ -424,6 +424,15 @@ fn ics_time(t: Timestamp) -> String {
 
 /// An iCalendar document of appointments (times in UTC, so every calendar shows them right).
 pub fn ics(appointments: &[local::LocalAppointment], technician: Option<&str>) -> String {
+    let mut out = ics_header(technician);
+    out.push_str(&ics_events(appointments));
+    out.push_str(&ics_footer());
+    out
+}
+
+/// The document's opening lines; [`ics_events`] and [`ics_footer`] follow (the daemon sends
+/// a long calendar in pieces).
+pub fn ics_header(technician: Option<&str>) -> String {
     let mut out = String::new();
     let name = match technician {
         Some(t) => format!("Assistant Gazelle — {t}"),
@@ -439,6 +448,18 @@ pub fn ics(appointments: &[local::LocalAppointment], technician: Option<&str>) -
     ] {
         fold_line(&line, &mut out);
     }
+    out
+}
+
+pub fn ics_footer() -> String {
+    let mut out = String::new();
+    fold_line("END:VCALENDAR", &mut out);
+    out
+}
+
+/// The events of some appointments.
+pub fn ics_events(appointments: &[local::LocalAppointment]) -> String {
+    let mut out = String::new();
     let stamp = ics_time(Timestamp::now());
     for a in appointments {
         let Ok(start) = a.start_at.parse::<Timestamp>() else {
@@ -482,7 +503,6 @@ pub fn ics(appointments: &[local::LocalAppointment], technician: Option<&str>) -
             fold_line(&line, &mut out);
         }
     }
-    fold_line("END:VCALENDAR", &mut out);
     out
 }
 

@@ -8,7 +8,7 @@ use store::local::{self, Movement};
 use crate::{Result, commit, invalid};
 
 /// What a movement did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Moved {
     pub product: String,
     pub technician: String,

@@ -263,10 +263,14 @@ impl<'a> Invoices<'a> {
         Ok(())
     }
 
-    /// An invoice with its lines.
-    pub async fn show(&self, invoice: &str) -> Result<serde_json::Value> {
+    /// An invoice (by local id or Gazelle id) with its lines.
+    pub async fn show(
+        &self,
+        invoice: &str,
+    ) -> Result<(local::LocalInvoice, Vec<local::LocalLine>)> {
         let mut conn = self.store.read_connection().await?;
         let inv = self.find(&mut conn, invoice).await?;
-        self.snapshot(&mut conn, inv.id).await
+        let lines = local::lines(&mut conn, inv.id).await?;
+        Ok((inv, lines))
     }
 }

@@ -29,7 +29,7 @@ pub fn tax(amount_cents: i64, rate: u32) -> i64 {
 }
 
 /// The taxes of a line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineTaxes {
     pub gst: i64,
     pub qst: i64,
@@ -69,7 +69,7 @@ impl Rates {
 }
 
 /// An invoice's totals from its lines: (amount before tax, taxes) per line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub sub_total: i64,
     pub gst: i64,

@@ -11,16 +11,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
+pub mod calls;
+pub mod status;
+
+pub use calls::{Answer, Call, Listing, Verb};
+/// What a run streams to `force-sync --wait`, and its report.
+pub use sync_engine::{Progress, RunReport};
+
 /// Bumped on any incompatible change to a request or response other than `hello`.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: the managers' verbs, alerts, status and runs are typed [`Call`]s with typed
+/// [`Answer`]s; list answers come in parts.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest request: a verb and its arguments, free text included (an invoice line's
 /// description, a note). Large enough for any text a person types, small enough that a
 /// runaway client cannot make the daemon hold much.
 pub const MAX_REQUEST: usize = 1024 * 1024;
 
-/// The largest answer. Listings are bounded by their `--limit`s (at most thousands of
-/// rows); this cap only stops a runaway, far above any answer a shop can produce.
+/// The largest answer frame. Lists travel in parts of [`Listing::PART`] items, so no answer
+/// of a shop comes near it; this cap only stops a runaway.
 pub const MAX_ANSWER: usize = 64 * 1024 * 1024;
 
 /// A frame type and its cap in bytes (the newline excluded).
@@ -42,59 +51,18 @@ impl Frame for Value {
 }
 
 /// What `gazellectl` asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
 /// Unknown fields are ignored: a newer `gazellectl` may add one that an older daemon does not
 /// know, and the request should still be served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "kebab-case")]
 pub enum Request {
     Hello,
-    Status,
-    /// The most recent sync runs, newest first.
-    Runs {
-        #[serde(default = "default_runs")]
-        limit: u32,
-    },
+    /// A verb with an answer of its own type (see [`calls`]).
+    Call(Call),
     /// Stop scheduled runs until `resume` (manual runs still work).
     Pause,
     Resume,
-    /// Maintenance alerts: `unresolved` (default), `resolved`, `archived` or `all`.
-    Alerts {
-        #[serde(default)]
-        filter: Option<String>,
-        #[serde(default = "default_alerts")]
-        limit: u32,
-    },
-    AlertShow {
-        id: i64,
-    },
-    AlertResolve {
-        id: i64,
-        note: String,
-    },
-    AlertArchive {
-        id: i64,
-        #[serde(default)]
-        note: Option<String>,
-    },
-    /// Scan service notes not yet scanned; `since` is a local date (`YYYY-MM-DD`).
-    AlertsScan {
-        #[serde(default)]
-        since: Option<String>,
-    },
-    /// Send a test e-mail (to the owner unless `to` is given) and wait for the verdict.
-    TestEmail {
-        #[serde(default)]
-        to: Option<String>,
-    },
-    /// A local manager's verb (`invoices.create`, `appointments.move`, `stock.change`,
-    /// `outbox.retry`, `conflicts.resolve`, …) with its arguments; answered with `data`.
-    /// One request for the whole family keeps the protocol small: the verbs and their
-    /// arguments are listed in `gazelled`'s `cmd_manage`.
-    Manage {
-        verb: String,
-        #[serde(default)]
-        args: Value,
-    },
     /// The daemon's authorization with Gazelle (`gazellectl auth status`).
     AuthStatus,
     /// `gazellectl auth login`: the daemon exchanges the code with its own client, stores
@@ -122,32 +90,26 @@ pub enum Request {
     },
 }
 
-fn default_runs() -> u32 {
-    20
-}
-
-fn default_alerts() -> u32 {
-    200
+impl<V: Verb> From<V> for Request {
+    fn from(verb: V) -> Request {
+        Request::Call(verb.call())
+    }
 }
 
 /// What `gazelled` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "kebab-case")]
+// Answers are built once and written at once: boxing the large ones buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Response {
     Hello {
         daemon_version: String,
         protocol_version: u32,
     },
-    Status {
-        status: Value,
-    },
-    Runs {
-        runs: Value,
-    },
-    /// The answer of a request that returns data (alerts, scans, tests).
-    Data {
-        data: Value,
-    },
+    /// A verb's answer (the last part of a [`Listing`]'s).
+    Answer(Answer),
+    /// A part of a [`Listing`]'s answer; more follow.
+    Part(Answer),
     /// The schedule's state after `pause` or `resume`.
     Paused {
         paused: bool,
@@ -157,10 +119,10 @@ pub enum Response {
         joined: bool,
     },
     Progress {
-        event: Value,
+        event: Progress,
     },
     SyncFinished {
-        report: Value,
+        report: RunReport,
     },
     /// The authorization after `auth-status`, `auth-login` or `auth-logout`, and where the
     /// tokens are kept.
@@ -191,6 +153,21 @@ pub enum Authorization {
     NeedsReauthorization,
     /// No tokens yet: `gazellectl auth login`.
     NotAuthorized,
+    /// The daemon cannot call Gazelle at all (no account configured), and why.
+    NotConfigured { reason: String },
+}
+
+impl From<api_client::AuthState> for Authorization {
+    fn from(state: api_client::AuthState) -> Authorization {
+        match state {
+            api_client::AuthState::ApiKey => Authorization::ApiKey,
+            api_client::AuthState::Authorized { expires_at } => {
+                Authorization::Authorized { expires_at }
+            }
+            api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
+            api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,8 +317,8 @@ mod tests {
             Err(FrameError::TooLong(MAX_REQUEST))
         ));
         assert_eq!(
-            decode::<Request>(br#"{"request":"status","added_later":1}"#).unwrap(),
-            Request::Status
+            decode::<Request>(br#"{"request":"call","verb":"status","added_later":1}"#).unwrap(),
+            Request::from(calls::Status {})
         );
     }
 
@@ -353,7 +330,7 @@ mod tests {
             read_frame::<_, Request>(&mut reader).await,
             Err(FrameError::TooLong(MAX_REQUEST))
         ));
-        let two = b"{\"request\":\"hello\"}\n{\"request\":\"status\"}\n".to_vec();
+        let two = b"{\"request\":\"hello\"}\n{\"request\":\"call\",\"verb\":\"status\"}\n".to_vec();
         let mut reader = BufReader::new(&two[..]);
         assert_eq!(
             read_frame::<_, Request>(&mut reader).await.unwrap(),
@@ -361,7 +338,7 @@ mod tests {
         );
         assert_eq!(
             read_frame::<_, Request>(&mut reader).await.unwrap(),
-            Some(Request::Status)
+            Some(Request::from(calls::Status {}))
         );
         assert_eq!(read_frame::<_, Request>(&mut reader).await.unwrap(), None);
     }
@@ -370,9 +347,9 @@ mod tests {
     /// by the writer, which writes nothing, so the reader is not left with half a line.
     #[tokio::test]
     async fn answers_have_their_own_cap_enforced_when_writing() {
-        let big = Response::Data {
-            data: Value::String("é".repeat(MAX_REQUEST * 4)),
-        };
+        let big = Response::Answer(Answer::CalendarIcs(calls::IcsText {
+            text: "é".repeat(MAX_REQUEST * 4),
+        }));
         let mut wire = Vec::new();
         write_frame(&mut wire, &big).await.unwrap();
         let mut reader = BufReader::new(&wire[..]);
@@ -381,17 +358,17 @@ mod tests {
             Some(big)
         );
 
-        let huge = Response::Data {
-            data: Value::String("a".repeat(MAX_ANSWER)),
-        };
+        let huge = Response::Answer(Answer::CalendarIcs(calls::IcsText {
+            text: "a".repeat(MAX_ANSWER),
+        }));
         let mut wire = Vec::new();
         let refused = write_frame(&mut wire, &huge).await.unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::FileTooLarge);
         assert!(wire.is_empty());
-        let request = Request::Manage {
-            verb: "x".into(),
-            args: Value::String("a".repeat(MAX_REQUEST)),
-        };
+        let request = Request::from(calls::AlertResolve {
+            id: 1,
+            note: "a".repeat(MAX_REQUEST),
+        });
         assert!(write_frame(&mut wire, &request).await.is_err());
     }
 

@@ -138,10 +138,11 @@ pub async fn insert_maintenance_alert(
 }
 
 /// Which maintenance alerts a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertFilter {
     /// Not resolved and not archived (the default).
+    #[default]
     Unresolved,
     /// Resolved, not archived.
     Resolved,
@@ -150,7 +151,7 @@ pub enum AlertFilter {
 }
 
 /// A maintenance alert as the CLI and the digest show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct MaintenanceAlert {
     pub id: i64,
@@ -191,16 +192,36 @@ pub async fn list_alerts(
     filter: AlertFilter,
     limit: u32,
 ) -> Result<Vec<MaintenanceAlert>> {
+    list_alerts_after(pool, filter, None, limit).await
+}
+
+/// The next page of a listing, newest first: the alerts after `after` (the observation
+/// date and id of the last one of the previous page). Keyset paging: each page costs the
+/// same, however deep in the list.
+pub async fn list_alerts_after(
+    pool: &SqlitePool,
+    filter: AlertFilter,
+    after: Option<&(String, i64)>,
+    limit: u32,
+) -> Result<Vec<MaintenanceAlert>> {
     let condition = match filter {
         AlertFilter::Unresolved => "COALESCE(a.IsResolved, 0) = 0 AND COALESCE(a.Archived, 0) = 0",
         AlertFilter::Resolved => "COALESCE(a.IsResolved, 0) = 1 AND COALESCE(a.Archived, 0) = 0",
         AlertFilter::Archived => "COALESCE(a.Archived, 0) = 1",
         AlertFilter::All => "1",
     };
+    let (date, id) = match after {
+        Some((date, id)) => (Some(date.as_str()), *id),
+        None => (None, 0),
+    };
     sqlx::query_as(&format!(
-        "{ALERT_SELECT} WHERE {condition} ORDER BY a.DateObservation DESC, a.Id DESC LIMIT ?1"
+        "{ALERT_SELECT} WHERE {condition}
+           AND (?2 IS NULL OR a.DateObservation < ?2 OR (a.DateObservation = ?2 AND a.Id < ?3))
+         ORDER BY a.DateObservation DESC, a.Id DESC LIMIT ?1"
     ))
     .bind(limit)
+    .bind(date)
+    .bind(id)
     .fetch_all(pool)
     .await
     .context("listing maintenance alerts")
@@ -275,7 +296,7 @@ pub async fn archive_alert(conn: &mut SqliteConnection, id: i64, note: Option<&s
 }
 
 /// The kind of a [`SystemAlert`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SystemKind {
     Unconfirmed,
@@ -297,7 +318,7 @@ impl SystemKind {
 }
 
 /// An alert that is not a maintenance alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct SystemAlert {
     pub id: i64,
@@ -432,7 +453,7 @@ pub async fn open_system_alerts(pool: &SqlitePool) -> Result<Vec<SystemAlert>> {
 }
 
 /// A stock line at or below its reorder threshold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct LowStock {
     pub product_id: i64,
@@ -462,7 +483,7 @@ pub async fn low_stock(pool: &SqlitePool) -> Result<Vec<LowStock>> {
 }
 
 /// An appointment the J-1 check looks at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct UpcomingAppointment {
     pub external_id: String,
@@ -514,7 +535,7 @@ pub async fn unconfirmed_appointments(
 }
 
 /// A user's name and address, for routing and greetings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct UserContact {
     pub external_id: String,

@@ -59,7 +59,7 @@ impl<T> SqlContext<T> for std::result::Result<T, sqlx::Error> {
 /// Storage trouble: the database cannot take writes for a reason outside the program (the
 /// disk, the file, another process). The daemon shows it in `status` and raises the
 /// sync-health alert for it; it ends by itself when the cause is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StorageFault {
     /// The disk (or SQLite's size limit) is full.
@@ -112,5 +112,27 @@ impl StoreError {
             }
             _ => None,
         }
+    }
+}
+
+/// Storage trouble in course: what, since when, the last error (`status` shows it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StorageTrouble {
+    pub fault: StorageFault,
+    /// When it was first seen (UTC).
+    pub since: String,
+    /// The last error, as the store said it.
+    pub error: String,
+}
+
+impl StorageTrouble {
+    /// The alert's summary.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} (depuis {}) : {}",
+            self.fault.describe(),
+            self.since,
+            self.error
+        )
     }
 }

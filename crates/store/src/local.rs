@@ -52,7 +52,7 @@ pub async fn insert_invoice(conn: &mut SqliteConnection, invoice: &NewInvoice) -
 }
 
 /// An invoice line as stored (amounts exact).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct LocalLine {
     pub id: i64,
@@ -153,7 +153,7 @@ pub async fn set_invoice_status(conn: &mut SqliteConnection, id: i64, status: &s
 }
 
 /// An invoice as the managers, the push and the CLI see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct LocalInvoice {
     pub id: i64,
@@ -257,7 +257,7 @@ pub async fn insert_appointment(conn: &mut SqliteConnection, a: &NewAppointment)
 }
 
 /// An appointment with what the push needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct LocalAppointment {
     pub id: i64,
@@ -379,7 +379,7 @@ pub async fn appointment_pushed(
 }
 
 /// Something in a technician's day: an appointment or a personal block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct Busy {
     pub kind: String,
@@ -752,7 +752,7 @@ pub async fn find_product(conn: &mut SqliteConnection, key: &str) -> Result<Opti
 }
 
 /// A stock line as the CLI shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct StockLine {
     pub product_id: i64,

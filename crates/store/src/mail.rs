@@ -13,7 +13,7 @@ use crate::error::{Result, SqlContext};
 use crate::time::now_text;
 
 /// A message to queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NewEmail {
     pub dedup_key: String,
     pub message_id: String,
@@ -56,7 +56,7 @@ pub async fn queue(conn: &mut SqliteConnection, email: &NewEmail) -> Result<bool
 }
 
 /// A queued message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct QueuedEmail {
     pub id: i64,
@@ -180,7 +180,7 @@ pub async fn release_interrupted(conn: &mut SqliteConnection) -> Result<u64> {
 }
 
 /// Counts by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QueueCounts {
     pub pending: i64,
     pub sent: i64,

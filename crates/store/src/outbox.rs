@@ -98,7 +98,7 @@ pub async fn enqueue(conn: &mut SqliteConnection, entry: &NewEntry<'_>) -> Resul
 }
 
 /// An outbox entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct Entry {
     pub id: i64,
@@ -427,7 +427,7 @@ pub async fn record_conflict(
 }
 
 /// A conflict as `gazellectl conflicts` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct Conflict {
     pub id: i64,

@@ -21,7 +21,7 @@ pub const MIRRORED_TABLES: [&str; 10] = [
 ];
 
 /// How many rows a table holds, and how many of them are tombstones.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TableCount {
     pub table: &'static str,
     pub rows: i64,
@@ -53,7 +53,7 @@ pub async fn table_counts(pool: &SqlitePool) -> Result<Vec<TableCount>> {
 }
 
 /// A client as the CLI and the alerts show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct Client {
     pub id: i64,
@@ -90,7 +90,7 @@ pub async fn client_by_external_id(pool: &SqlitePool, external_id: &str) -> Resu
 }
 
 /// A piano as the CLI and the alerts show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct Piano {
     pub id: i64,
@@ -122,7 +122,7 @@ pub async fn pianos_of_client(pool: &SqlitePool, client_id: i64) -> Result<Vec<P
 }
 
 /// Exact totals of an invoice: its own, and the sum of its items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InvoiceTotals {
     pub sub_total: Cents,
     pub tax_total: Cents,
@@ -151,7 +151,7 @@ pub async fn invoice_totals(pool: &SqlitePool, external_id: &str) -> Result<Opti
 }
 
 /// The counts `gazellectl status` shows besides the streams.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Backlog {
     pub outbox_pending: i64,
     pub outbox_dead: i64,

@@ -15,7 +15,7 @@ use crate::upsert::Counts;
 pub const MAX_ERRORS_PER_RUN: usize = 50;
 
 /// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
     Schedule,
@@ -36,7 +36,7 @@ impl Trigger {
 }
 
 /// How much a run reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Full,
@@ -55,7 +55,7 @@ impl Mode {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Succeeded,
@@ -75,7 +75,7 @@ impl RunStatus {
 }
 
 /// Where a stream stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct StreamState {
     pub stream: String,
@@ -91,7 +91,7 @@ pub struct StreamState {
 }
 
 /// Per-stream counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StreamCounts {
     pub fetched: u64,
     pub deleted: u64,
@@ -99,7 +99,7 @@ pub struct StreamCounts {
 }
 
 /// A row of the run log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
 pub struct RunSummary {
     pub id: i64,
@@ -305,7 +305,6 @@ pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, 
     .fetch_all(pool)
     .await
     .context("reading a run's counts")?;
-    let u = |n: i64| u64::try_from(n).unwrap_or_default();
     Ok(rows
         .into_iter()
         .map(
@@ -313,17 +312,96 @@ pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, 
                 (
                     stream,
                     StreamCounts {
-                        fetched: u(fetched),
-                        deleted: u(deleted),
-                        rows: Counts {
-                            inserted: u(inserted),
-                            updated: u(updated),
-                            unchanged: u(unchanged),
-                            rejected: u(rejected),
-                            conflicts: u(conflicts),
-                        },
+                        fetched: count(fetched),
+                        deleted: count(deleted),
+                        rows: row_counts([inserted, updated, unchanged, rejected, conflicts]),
                     },
                 )
+            },
+        )
+        .collect())
+}
+
+/// A stored count (never negative; a corrupt one reads 0).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+/// Inserted, updated, unchanged, rejected, conflicts, as stored.
+fn row_counts([inserted, updated, unchanged, rejected, conflicts]: [i64; 5]) -> Counts {
+    Counts {
+        inserted: count(inserted),
+        updated: count(updated),
+        unchanged: count(unchanged),
+        rejected: count(rejected),
+        conflicts: count(conflicts),
+    }
+}
+
+/// A table's counts within a stream of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TableCounts {
+    /// The table's name (`Clients`, `Contacts`, `InvoiceItems`…).
+    pub table: String,
+    pub counts: Counts,
+}
+
+/// Adds a page's counts for one table of a stream (with the stream's own, in the page's
+/// transaction).
+pub async fn add_table_counts(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    stream: &str,
+    table: &str,
+    counts: Counts,
+) -> Result<()> {
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO SyncRunTables (RunId, Stream, TableName, Inserted, Updated, Unchanged, Rejected, Conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (RunId, Stream, TableName) DO UPDATE SET
+            Inserted = Inserted + excluded.Inserted, Updated = Updated + excluded.Updated,
+            Unchanged = Unchanged + excluded.Unchanged, Rejected = Rejected + excluded.Rejected,
+            Conflicts = Conflicts + excluded.Conflicts",
+    )
+    .bind(run_id)
+    .bind(stream)
+    .bind(table)
+    .bind(as_i64(counts.inserted))
+    .bind(as_i64(counts.updated))
+    .bind(as_i64(counts.unchanged))
+    .bind(as_i64(counts.rejected))
+    .bind(as_i64(counts.conflicts))
+    .execute(conn)
+    .await
+    .context("recording a table's counts")?;
+    Ok(())
+}
+
+/// The per-table counts of a run's stream, by table name.
+pub async fn run_tables(pool: &SqlitePool, run_id: i64, stream: &str) -> Result<Vec<TableCounts>> {
+    let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT TableName, Inserted, Updated, Unchanged, Rejected, Conflicts
+         FROM SyncRunTables WHERE RunId = ?1 AND Stream = ?2 ORDER BY TableName",
+    )
+    .bind(run_id)
+    .bind(stream)
+    .fetch_all(pool)
+    .await
+    .context("reading a run's table counts")?;
+    let u = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(table, inserted, updated, unchanged, rejected, conflicts)| TableCounts {
+                table,
+                counts: Counts {
+                    inserted: u(inserted),
+                    updated: u(updated),
+                    unchanged: u(unchanged),
+                    rejected: u(rejected),
+                    conflicts: u(conflicts),
+                },
             },
         )
         .collect())

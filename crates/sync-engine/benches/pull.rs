@@ -196,7 +196,11 @@ async fn bench(dataset: &str) {
     let written = bytes_written()
         .zip(written_before)
         .map(|(after, before)| after - before);
-    assert_eq!(report.status, "succeeded", "{report:#?}");
+    assert_eq!(
+        report.status,
+        store::sync_log::RunStatus::Succeeded,
+        "{report:#?}"
+    );
     let stored = report.totals().rows.inserted;
 
     let mib = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MiB"));
@@ -236,7 +240,7 @@ async fn bench(dataset: &str) {
             .run(Trigger::Schedule, Mode::Incremental, &[stream], &|_| {})
             .await
             .expect("incremental");
-        assert_eq!(r.status, "succeeded");
+        assert_eq!(r.status, store::sync_log::RunStatus::Succeeded);
         per_stream.push(format!(
             "{} {}",
             stream.name(),

@@ -23,10 +23,12 @@ use api_client::probe::ProbeKind;
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use store::StoreError;
 use store::reconcile;
 use store::records::{APPOINTMENTS, OTHER_EVENTS};
-use store::sync_log::{self, StreamCounts};
-use store::{Counts, StoreError};
+use store::sync_log::StreamCounts;
+
+use crate::engine::Tally;
 
 use crate::engine::{Node, PassError, Plan, Stream, SyncEngine, commit};
 
@@ -124,20 +126,12 @@ impl SyncEngine {
             return Ok(0);
         }
         let mut tx = self.store().begin_write().await?;
-        let stored = T::apply(&mut tx, &alive, self.settings(), plan.sweep, errors).await?;
+        let tally = T::apply(&mut tx, &alive, self.settings(), plan.sweep, errors).await?;
         counts.fetched += alive.len() as u64;
+        let stored = tally
+            .record(&mut tx, plan.run_id, plan.stream, alive.len() as u64, 0)
+            .await?;
         counts.rows.add(stored);
-        sync_log::add_stream_counts(
-            &mut tx,
-            plan.run_id,
-            plan.stream.name(),
-            StreamCounts {
-                fetched: alive.len() as u64,
-                deleted: 0,
-                rows: stored,
-            },
-        )
-        .await?;
         commit(tx).await?;
         Ok(alive.len())
     }
@@ -210,25 +204,23 @@ impl SyncEngine {
         for table in [&APPOINTMENTS, &OTHER_EVENTS] {
             deleted += reconcile::tombstone_ids(&mut tx, table, &gone).await?;
         }
-        let stored = if alive.is_empty() {
-            Counts::default()
+        let tally = if alive.is_empty() {
+            Tally::default()
         } else {
             model::Event::apply(&mut tx, &alive, self.settings(), false, errors).await?
         };
+        let stored = tally
+            .record(
+                &mut tx,
+                plan.run_id,
+                plan.stream,
+                alive.len() as u64,
+                deleted,
+            )
+            .await?;
         counts.deleted += deleted;
         counts.fetched += alive.len() as u64;
         counts.rows.add(stored);
-        sync_log::add_stream_counts(
-            &mut tx,
-            plan.run_id,
-            plan.stream.name(),
-            StreamCounts {
-                fetched: alive.len() as u64,
-                deleted,
-                rows: stored,
-            },
-        )
-        .await?;
         commit(tx).await?;
         if deleted > 0 {
             tracing::info!(

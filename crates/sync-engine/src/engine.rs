@@ -47,7 +47,7 @@ use store::{Counts, Store, StoreError, WriteTx, upsert};
 use crate::map;
 
 /// A stream of the pull, in foreign-key order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Users,
@@ -140,26 +140,26 @@ impl Default for SyncSettings {
 }
 
 /// What a run reports as it goes (streamed to `gazellectl force-sync --wait`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     RunStarted {
         run_id: i64,
-        mode: &'static str,
+        mode: Mode,
     },
     Page {
-        stream: &'static str,
+        stream: Stream,
         fetched: u64,
         counts: Counts,
     },
     StreamFinished {
-        stream: &'static str,
+        stream: Stream,
         counts: StreamCounts,
         error: Option<String>,
     },
     RunFinished {
         run_id: i64,
-        status: &'static str,
+        status: RunStatus,
     },
     /// The push cycle that follows a pull.
     Pushed {
@@ -168,7 +168,7 @@ pub enum Progress {
 }
 
 /// The outcome of one stream in a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StreamReport {
     pub stream: Stream,
     pub counts: StreamCounts,
@@ -178,11 +178,11 @@ pub struct StreamReport {
 }
 
 /// The outcome of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunReport {
     pub run_id: i64,
-    pub mode: &'static str,
-    pub status: &'static str,
+    pub mode: Mode,
+    pub status: RunStatus,
     pub streams: Vec<StreamReport>,
     pub errors: Vec<String>,
     pub duration_ms: u64,
@@ -289,10 +289,7 @@ impl SyncEngine {
             commit(tx).await?;
             id
         };
-        progress(&Progress::RunStarted {
-            run_id,
-            mode: mode.as_str(),
-        });
+        progress(&Progress::RunStarted { run_id, mode });
         tracing::info!(
             run_id,
             mode = mode.as_str(),
@@ -349,7 +346,7 @@ impl SyncEngine {
                 }
             };
             progress(&Progress::StreamFinished {
-                stream: stream.name(),
+                stream,
                 counts,
                 error: error.as_ref().map(ToString::to_string),
             });
@@ -393,14 +390,11 @@ impl SyncEngine {
         let kinds: Vec<api_client::ErrorKind> = kinds.into_iter().collect();
         self.close_run(run_id, status, started, &errors, &kinds)
             .await?;
-        progress(&Progress::RunFinished {
-            run_id,
-            status: status.as_str(),
-        });
+        progress(&Progress::RunFinished { run_id, status });
         let report = RunReport {
             run_id,
-            mode: mode.as_str(),
-            status: status.as_str(),
+            mode,
+            status,
             streams: reports,
             errors,
             duration_ms: started.elapsed().as_millis() as u64,
@@ -408,7 +402,7 @@ impl SyncEngine {
         let totals = report.totals();
         tracing::info!(
             run_id,
-            status = report.status,
+            status = report.status.as_str(),
             fetched = totals.fetched,
             inserted = totals.rows.inserted,
             updated = totals.rows.updated,
@@ -536,7 +530,7 @@ impl SyncEngine {
         progress: &(dyn Fn(&Progress) + Send + Sync),
     ) -> Result<(), PassError> {
         let mut tx = self.store.begin_write().await?;
-        let page_counts = match plan.stream {
+        let tally = match plan.stream {
             Stream::Users => {
                 let users: Vec<model::User> =
                     self.client.list(documents::USERS, "allUsers").await?;
@@ -550,7 +544,7 @@ impl SyncEngine {
                 )
                 .await?;
                 note_rejections("users", &report, errors);
-                report.counts()
+                Tally::of(UserRecord::SPEC.table, report.counts())
             }
             _ => {
                 let items: Vec<model::CatalogueItem> = self
@@ -567,19 +561,16 @@ impl SyncEngine {
                 )
                 .await?;
                 note_rejections("catalogue", &report, errors);
-                report.counts()
+                Tally::of(ProductRecord::SPEC.table, report.counts())
             }
         };
+        let page_counts = tally
+            .record(&mut tx, plan.run_id, plan.stream, counts.fetched, 0)
+            .await?;
         counts.rows.add(page_counts);
-        let page = StreamCounts {
-            fetched: counts.fetched,
-            deleted: 0,
-            rows: page_counts,
-        };
-        sync_log::add_stream_counts(&mut tx, plan.run_id, plan.stream.name(), page).await?;
         commit(tx).await?;
         progress(&Progress::Page {
-            stream: plan.stream.name(),
+            stream: plan.stream,
             fetched: counts.fetched,
             counts: page_counts,
         });
@@ -694,7 +685,7 @@ impl SyncEngine {
             commit(tx).await?;
             for (fetched, page_counts) in group {
                 progress(&Progress::Page {
-                    stream: plan.stream.name(),
+                    stream: plan.stream,
                     fetched,
                     counts: page_counts,
                 });
@@ -717,23 +708,15 @@ impl SyncEngine {
         reached_known: bool,
         errors: &mut Vec<String>,
     ) -> Result<Counts, StoreError> {
-        let page_counts = T::apply(tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
+        let tally = T::apply(tx, &page.nodes, &self.settings, plan.sweep, errors).await?;
         let cursor = if page.page_info.has_next_page && !reached_known {
             page.page_info.end_cursor.as_deref()
         } else {
             None
         };
-        sync_log::add_stream_counts(
-            tx,
-            plan.run_id,
-            plan.stream.name(),
-            StreamCounts {
-                fetched: page.nodes.len() as u64,
-                deleted: 0,
-                rows: page_counts,
-            },
-        )
-        .await?;
+        let page_counts = tally
+            .record(tx, plan.run_id, plan.stream, page.nodes.len() as u64, 0)
+            .await?;
         sync_log::save_cursor(tx, plan.stream.name(), plan.mode, cursor, plan.run_id).await?;
         Ok(page_counts)
     }
@@ -937,7 +920,64 @@ pub(crate) trait Node: Sized {
         settings: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError>;
+    ) -> Result<Tally, StoreError>;
+}
+
+/// A page's counts, table by table (a stream writes clients and their contacts, invoices
+/// and their lines): recorded per table and summed per stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tally(Vec<(&'static str, Counts)>);
+
+impl Tally {
+    fn of(table: &'static str, counts: Counts) -> Tally {
+        Tally(vec![(table, counts)])
+    }
+
+    fn add(mut self, other: Tally) -> Tally {
+        for (table, counts) in other.0 {
+            match self.0.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, mine)) => mine.add(counts),
+                None => self.0.push((table, counts)),
+            }
+        }
+        self
+    }
+
+    pub(crate) fn total(&self) -> Counts {
+        let mut total = Counts::default();
+        for (_, counts) in &self.0 {
+            total.add(*counts);
+        }
+        total
+    }
+
+    /// Records the page in the run log, in the page's transaction: the stream's line and
+    /// each table's. The stream's counts of the page are returned.
+    pub(crate) async fn record(
+        &self,
+        tx: &mut WriteTx,
+        run_id: i64,
+        stream: Stream,
+        fetched: u64,
+        deleted: u64,
+    ) -> Result<Counts, StoreError> {
+        let rows = self.total();
+        sync_log::add_stream_counts(
+            tx,
+            run_id,
+            stream.name(),
+            StreamCounts {
+                fetched,
+                deleted,
+                rows,
+            },
+        )
+        .await?;
+        for (table, counts) in &self.0 {
+            sync_log::add_table_counts(tx, run_id, stream.name(), table, *counts).await?;
+        }
+        Ok(rows)
+    }
 }
 
 /// Upserts one table's records, records their ids as seen when sweeping, notes rejections.
@@ -947,13 +987,13 @@ async fn store_batch<R: Upstream>(
     seen_as: &str,
     sweep: bool,
     errors: &mut Vec<String>,
-) -> Result<Counts, StoreError> {
+) -> Result<Tally, StoreError> {
     let report = upsert(tx, records).await?;
     if sweep {
         reconcile::record_seen(tx, seen_as, records.iter().map(|r| r.external_id())).await?;
     }
     note_rejections(seen_as, &report, errors);
-    Ok(report.counts())
+    Ok(Tally::of(R::SPEC.table, report.counts()))
 }
 
 impl Node for model::Client {
@@ -972,13 +1012,13 @@ impl Node for model::Client {
         _: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<Tally, StoreError> {
         let (clients, contacts): (Vec<ClientRecord>, Vec<Vec<ContactRecord>>) =
             nodes.iter().map(map::client).unzip();
         let contacts: Vec<ContactRecord> = contacts.into_iter().flatten().collect();
-        let mut counts = store_batch(tx, &clients, "clients", sweep, errors).await?;
-        counts.add(store_batch(tx, &contacts, "contacts", sweep, errors).await?);
-        Ok(counts)
+        Ok(store_batch(tx, &clients, "clients", sweep, errors)
+            .await?
+            .add(store_batch(tx, &contacts, "contacts", sweep, errors).await?))
     }
 }
 
@@ -992,7 +1032,7 @@ impl Node for model::Piano {
         _: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<Tally, StoreError> {
         let records: Vec<PianoRecord> = nodes.iter().map(map::piano).collect();
         store_batch(tx, &records, "pianos", sweep, errors).await
     }
@@ -1008,7 +1048,7 @@ impl Node for model::Event {
         _: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<Tally, StoreError> {
         let mut appointments = Vec::new();
         let mut others = Vec::new();
         for node in nodes {
@@ -1017,9 +1057,9 @@ impl Node for model::Event {
                 map::EventRecord::Other(o) => others.push(o),
             }
         }
-        let mut counts = store_batch(tx, &appointments, "events", sweep, errors).await?;
-        counts.add(store_batch(tx, &others, "events", sweep, errors).await?);
-        Ok(counts)
+        Ok(store_batch(tx, &appointments, "events", sweep, errors)
+            .await?
+            .add(store_batch(tx, &others, "events", sweep, errors).await?))
     }
 }
 
@@ -1033,7 +1073,7 @@ impl Node for model::TimelineEntry {
         _: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<Tally, StoreError> {
         let records: Vec<TimelineEntryRecord> = nodes.iter().map(map::timeline_entry).collect();
         store_batch(tx, &records, "timeline", sweep, errors).await
     }
@@ -1049,14 +1089,14 @@ impl Node for model::Invoice {
         settings: &SyncSettings,
         sweep: bool,
         errors: &mut Vec<String>,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<Tally, StoreError> {
         let (invoices, items): (Vec<InvoiceRecord>, Vec<Vec<InvoiceItemRecord>>) = nodes
             .iter()
             .map(|i| map::invoice(i, &settings.timezone))
             .unzip();
         let items: Vec<InvoiceItemRecord> = items.into_iter().flatten().collect();
-        let mut counts = store_batch(tx, &invoices, "invoices", sweep, errors).await?;
-        counts.add(store_batch(tx, &items, "invoice_items", sweep, errors).await?);
-        Ok(counts)
+        Ok(store_batch(tx, &invoices, "invoices", sweep, errors)
+            .await?
+            .add(store_batch(tx, &items, "invoice_items", sweep, errors).await?))
     }
 }

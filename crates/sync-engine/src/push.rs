@@ -36,7 +36,7 @@ use crate::refresh::Fresh;
 pub const MAX_ATTEMPTS: i64 = 8;
 
 /// What a push cycle did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PushReport {
     pub pushed: u32,
     /// Creations found upstream after an interrupted send, adopted rather than resent.

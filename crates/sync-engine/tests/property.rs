@@ -139,7 +139,10 @@ async fn case(ops: Vec<Op>) {
     let lookback = settings.timeline_lookback_days;
     let engine = SyncEngine::new(store.clone(), client, settings);
     let run = |mode| engine.run(Trigger::Schedule, mode, &Stream::ALL, &|_| {});
-    assert_eq!(run(Mode::Full).await.unwrap().status, "succeeded");
+    assert_eq!(
+        run(Mode::Full).await.unwrap().status,
+        store::sync_log::RunStatus::Succeeded
+    );
 
     let mut counter = 0;
     for op in &ops {
@@ -148,7 +151,8 @@ async fn case(ops: Vec<Op>) {
             let started = Timestamp::now();
             let report = run(Mode::Incremental).await.unwrap();
             assert_eq!(
-                report.status, "succeeded",
+                report.status,
+                store::sync_log::RunStatus::Succeeded,
                 "{:?} after {ops:?}",
                 report.errors
             );
@@ -188,7 +192,8 @@ async fn case(ops: Vec<Op>) {
 
     let report = run(Mode::Reconcile).await.unwrap();
     assert_eq!(
-        report.status, "succeeded",
+        report.status,
+        store::sync_log::RunStatus::Succeeded,
         "{:?} after {ops:?}",
         report.errors
     );

@@ -116,7 +116,10 @@ async fn case(first_sync: bool, interrupt_after: u32, changes: Vec<Change>) {
     let engine = SyncEngine::new(store.clone(), client, settings);
     let run = |mode| engine.run(Trigger::Manual, mode, &Stream::ALL, &|_| {});
     if !first_sync {
-        assert_eq!(run(Mode::Full).await.unwrap().status, "succeeded");
+        assert_eq!(
+            run(Mode::Full).await.unwrap().status,
+            store::sync_log::RunStatus::Succeeded
+        );
     }
     // The scan stops part-way through the timeline, its progress committed.
     gazelle_sim::server::lock(&sim.state.faults).push(Fault {
@@ -129,12 +132,22 @@ async fn case(first_sync: bool, interrupt_after: u32, changes: Vec<Change>) {
         after: interrupt_after,
     });
     let report = run(Mode::Full).await.unwrap();
-    assert_eq!(report.status, "partial", "{:?}", report.errors);
+    assert_eq!(
+        report.status,
+        store::sync_log::RunStatus::Partial,
+        "{:?}",
+        report.errors
+    );
     for (n, change) in changes.iter().enumerate() {
         apply(&sim.state, change, n);
     }
     let report = run(Mode::Full).await.unwrap();
-    assert_eq!(report.status, "succeeded", "{:?}", report.errors);
+    assert_eq!(
+        report.status,
+        store::sync_log::RunStatus::Succeeded,
+        "{:?}",
+        report.errors
+    );
 
     let w = gazelle_sim::server::lock(&sim.state.world).clone();
     let upstream = |ids: Vec<&String>| ids.into_iter().cloned().collect::<BTreeSet<_>>();

@@ -47,7 +47,11 @@ async fn run(engine: &SyncEngine, mode: Mode) -> RunReport {
         .run(Trigger::Manual, mode, &Stream::ALL, &|_| {})
         .await
         .unwrap();
-    assert_eq!(report.status, "succeeded", "{report:#?}");
+    assert_eq!(
+        report.status,
+        store::sync_log::RunStatus::Succeeded,
+        "{report:#?}"
+    );
     report
 }
 
@@ -570,7 +574,11 @@ async fn a_failed_stream_starts_over_and_ends_without_gaps_or_duplicates() {
         .run(Trigger::Manual, Mode::Full, &Stream::ALL, &|_| {})
         .await
         .unwrap();
-    assert_eq!(broken.status, "partial", "{broken:#?}");
+    assert_eq!(
+        broken.status,
+        store::sync_log::RunStatus::Partial,
+        "{broken:#?}"
+    );
     let timeline = broken
         .streams
         .iter()
@@ -674,7 +682,7 @@ async fn lost_authorization_stops_the_run_and_is_reported() {
         .run(Trigger::Schedule, Mode::Full, &Stream::ALL, &|_| {})
         .await
         .unwrap();
-    assert_eq!(report.status, "failed");
+    assert_eq!(report.status, store::sync_log::RunStatus::Failed);
     assert_eq!(
         report.streams.len(),
         1,

@@ -6,10 +6,13 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use protocol::Request;
-use serde_json::Value;
+use protocol::calls::{
+    AlertArchive, AlertList, AlertResolve, AlertShow, AlertsList, AlertsScan, TestEmail,
+};
+use store::alerts::{AlertFilter, MaintenanceAlert, SystemAlert};
 
-use super::daemon::ask_data;
+use super::daemon::{call, call_each};
+use crate::shop_time::ShopTime;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -66,32 +69,29 @@ pub struct ListArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
-    #[arg(long, default_value_t = 200)]
-    limit: u32,
+    /// At most this many maintenance alerts (newest first); default: all of them.
+    #[arg(long)]
+    limit: Option<u32>,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+fn or_dash(text: Option<&str>) -> String {
+    text.unwrap_or("—").to_owned()
 }
 
-fn state(alert: &Value) -> &'static str {
-    if alert["archived"].as_bool() == Some(true) {
+fn state(alert: &MaintenanceAlert) -> &'static str {
+    if alert.archived {
         "archived"
-    } else if alert["is_resolved"].as_bool() == Some(true) {
+    } else if alert.is_resolved {
         "resolved"
     } else {
         "open"
     }
 }
 
-fn piano(alert: &Value) -> String {
-    [&alert["piano_make"], &alert["piano_model"]]
+fn piano(alert: &MaintenanceAlert) -> String {
+    [&alert.piano_make, &alert.piano_model]
         .iter()
-        .filter_map(|v| v.as_str())
+        .filter_map(|v| v.as_deref())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -107,52 +107,45 @@ fn shorten(text: &str, max: usize) -> String {
 pub fn run(file: Option<&Path>, command: AlertsCommand) -> ExitCode {
     let result = match command {
         AlertsCommand::List(args) => list(file, &args),
-        AlertsCommand::Show { id, json } => ask_data(file, Request::AlertShow { id }).map(|a| {
+        AlertsCommand::Show { id, json } => call(file, AlertShow { id }).map(|a| {
             if json {
-                println!("{a:#}");
-            } else {
-                for (label, key) in [
-                    ("alert", "id"),
-                    ("type", "alert_type"),
-                    ("state", ""),
-                    ("observed", "date_observation"),
-                    ("client", "company_name"),
-                    ("piano", ""),
-                    ("room", "location"),
-                    ("technician", "created_by"),
-                    ("recipient", "recipient_email"),
-                    ("resolved on", "resolved_date"),
-                    ("description", "description"),
-                    ("notes", "notes"),
-                    ("source", "external_id"),
-                ] {
-                    let value = match label {
-                        "state" => state(&a).to_owned(),
-                        "piano" => piano(&a),
-                        _ => text(&a[key]),
-                    };
-                    println!("{label:>12}: {value}");
-                }
+                super::print_json(&a);
+                return;
+            }
+            for (label, value) in [
+                ("alert", a.id.to_string()),
+                ("type", a.alert_type.clone()),
+                ("state", state(&a).to_owned()),
+                ("observed", a.date_observation.clone()),
+                ("client", a.company_name.clone()),
+                ("piano", piano(&a)),
+                ("room", or_dash(a.location.as_deref())),
+                ("technician", or_dash(a.created_by.as_deref())),
+                ("recipient", or_dash(a.recipient_email.as_deref())),
+                ("resolved on", or_dash(a.resolved_date.as_deref())),
+                ("description", or_dash(a.description.as_deref())),
+                ("notes", or_dash(a.notes.as_deref())),
+                ("source", or_dash(a.external_id.as_deref())),
+            ] {
+                println!("{label:>12}: {value}");
             }
         }),
-        AlertsCommand::Resolve { id, note } => {
-            ask_data(file, Request::AlertResolve { id, note }).map(|a| {
-                println!("Alert #{id} resolved on {}.", text(&a["resolved_date"]));
-            })
-        }
-        AlertsCommand::Archive { id, note } => ask_data(file, Request::AlertArchive { id, note })
-            .map(|_| println!("Alert #{id} archived (kept; see `alerts list --archived`).")),
-        AlertsCommand::Scan { since } => ask_data(file, Request::AlertsScan { since }).map(|r| {
+        AlertsCommand::Resolve { id, note } => call(file, AlertResolve { id, note }).map(|a| {
             println!(
-                "Scanned {} service note(s): {} new alert(s), {} of them resolved in the note; {} e-mail(s) queued.",
-                text(&r["scanned"]),
-                text(&r["raised"]),
-                text(&r["resolved_at_creation"]),
-                text(&r["emails_queued"])
+                "Alert #{id} resolved on {}.",
+                or_dash(a.resolved_date.as_deref())
             );
         }),
-        AlertsCommand::TestEmail { to } => ask_data(file, Request::TestEmail { to })
-            .map(|r| println!("Test e-mail {}.", text(&r["result"]))),
+        AlertsCommand::Archive { id, note } => call(file, AlertArchive { id, note })
+            .map(|_| println!("Alert #{id} archived (kept; see `alerts list --archived`).")),
+        AlertsCommand::Scan { since } => call(file, AlertsScan { since }).map(|r| {
+            println!(
+                "Scanned {} service note(s): {} new alert(s), {} of them resolved in the note; {} e-mail(s) queued.",
+                r.scanned, r.raised, r.resolved_at_creation, r.emails_queued
+            );
+        }),
+        AlertsCommand::TestEmail { to } => call(file, TestEmail { to })
+            .map(|r| println!("Test e-mail {}.", r.result)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,32 +153,92 @@ pub fn run(file: Option<&Path>, command: AlertsCommand) -> ExitCode {
     }
 }
 
+/// Prints the list part by part as the daemon sends it (a table per part of up to 500
+/// alerts): any number of alerts, in bounded memory.
 fn list(file: Option<&Path>, args: &ListArgs) -> Result<(), ExitCode> {
     let w = &args.which;
     let filter = if w.all {
-        "all"
+        AlertFilter::All
     } else if w.archived {
-        "archived"
+        AlertFilter::Archived
     } else if w.resolved {
-        "resolved"
+        AlertFilter::Resolved
     } else {
-        "unresolved"
+        AlertFilter::Unresolved
     };
-    let data = ask_data(
-        file,
-        Request::Alerts {
-            filter: Some(filter.into()),
-            limit: args.limit,
-        },
-    )?;
+    let request = AlertsList {
+        filter,
+        limit: args.limit,
+    };
+    let clock = ShopTime::of(file);
     if args.json {
-        println!("{data:#}");
+        let mut array: Option<super::JsonArray> = None;
+        let mut each = |part: AlertList| {
+            let array = array.get_or_insert_with(|| {
+                let head = serde_json::json!({"filter": part.filter, "system": part.system});
+                let head = serde_json::to_string_pretty(&head).unwrap_or_default();
+                // The object without its closing brace, then the maintenance list.
+                let open = head.trim_end().trim_end_matches('}').trim_end();
+                super::JsonArray::open(&format!("{open},\n  \"maintenance\": "))
+            });
+            array.items(&part.maintenance);
+        };
+        let last = call_each(file, request, &mut each)?;
+        each(last);
+        if let Some(array) = array {
+            array.close("\n}");
+        }
         return Ok(());
     }
-    let alerts = data["maintenance"].as_array().cloned().unwrap_or_default();
-    if alerts.is_empty() {
-        println!("No {filter} maintenance alert.");
-    } else {
+    let mut printer = ListPrinter {
+        shown: 0,
+        system: Vec::new(),
+    };
+    let last = call_each(file, request, |part| printer.part(part))?;
+    printer.part(last);
+    if printer.shown == 0 {
+        println!("No {}maintenance alert.", filter_name(filter));
+    }
+    if !printer.system.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["kind", "severity", "since", "what"]);
+        for a in &printer.system {
+            table.add_row([
+                a.kind.clone(),
+                a.severity.clone(),
+                clock.show_text(&a.raised_at),
+                a.summary.clone(),
+            ]);
+        }
+        println!("Other open alerts:\n{table}");
+    }
+    Ok(())
+}
+
+fn filter_name(filter: AlertFilter) -> &'static str {
+    match filter {
+        AlertFilter::Unresolved => "unresolved ",
+        AlertFilter::Resolved => "resolved ",
+        AlertFilter::Archived => "archived ",
+        AlertFilter::All => "",
+    }
+}
+
+struct ListPrinter {
+    shown: usize,
+    system: Vec<SystemAlert>,
+}
+
+impl ListPrinter {
+    fn part(&mut self, part: AlertList) {
+        self.system.extend(part.system);
+        if part.maintenance.is_empty() {
+            return;
+        }
+        self.shown += part.maintenance.len();
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
@@ -193,37 +246,18 @@ fn list(file: Option<&Path>, args: &ListArgs) -> Result<(), ExitCode> {
             .set_header([
                 "#", "observed", "type", "state", "client", "piano", "room", "what",
             ]);
-        for a in &alerts {
+        for a in &part.maintenance {
             table.add_row([
-                text(&a["id"]),
-                text(&a["date_observation"]),
-                text(&a["alert_type"]),
+                a.id.to_string(),
+                a.date_observation.clone(),
+                a.alert_type.clone(),
                 state(a).to_owned(),
-                text(&a["company_name"]),
+                a.company_name.clone(),
                 piano(a),
-                text(&a["location"]),
-                shorten(&text(&a["description"]), 60),
+                or_dash(a.location.as_deref()),
+                shorten(a.description.as_deref().unwrap_or("—"), 60),
             ]);
         }
         println!("{table}");
     }
-    let system = data["system"].as_array().cloned().unwrap_or_default();
-    if !system.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(["kind", "severity", "since", "what"]);
-        let clock = crate::shop_time::ShopTime::of(file);
-        for a in &system {
-            table.add_row([
-                text(&a["kind"]),
-                text(&a["severity"]),
-                clock.show(&a["raised_at"]),
-                text(&a["summary"]),
-            ]);
-        }
-        println!("Other open alerts:\n{table}");
-    }
-    Ok(())
 }

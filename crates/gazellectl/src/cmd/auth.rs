@@ -168,15 +168,7 @@ async fn here(config: &config::Config, action: &Action) -> Result<(Authorization
                 .map_err(|e| e.to_string())?;
         }
     }
-    let authorization = match auth.state().await {
-        api_client::AuthState::ApiKey => Authorization::ApiKey,
-        api_client::AuthState::Authorized { expires_at } => {
-            Authorization::Authorized { expires_at }
-        }
-        api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
-        api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
-    };
-    Ok((authorization, auth.stored_in()))
+    Ok((Authorization::from(auth.state().await), auth.stored_in()))
 }
 
 /// Prints the state; exit 0 when requests can be made.
@@ -190,6 +182,7 @@ fn report(authorization: &Authorization, stored_in: &str) -> ExitCode {
             println!("authorization lost: run `gazellectl auth login`")
         }
         Authorization::NotAuthorized => println!("not authorized: run `gazellectl auth login`"),
+        Authorization::NotConfigured { reason } => println!("not configured: {reason}"),
     }
     if matches!(
         authorization,

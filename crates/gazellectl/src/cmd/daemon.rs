@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use protocol::{PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
+use protocol::{Answer, PROTOCOL_VERSION, Request, Response, Verb, read_frame, write_frame};
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -215,16 +215,64 @@ pub fn refused(code: protocol::ErrorCode, message: &str) -> ExitCode {
     }
 }
 
-/// [`ask`] for the requests answered with `data`, on a runtime of its own.
-pub fn ask_data(file: Option<&Path>, request: Request) -> Result<serde_json::Value, ExitCode> {
-    let runtime = crate::runtime()?;
-    match runtime.block_on(ask(file, request))? {
-        Response::Data { data } => Ok(data),
-        other => {
-            eprintln!("gazellectl: unexpected answer: {other:?}");
-            Err(ExitCode::from(EXIT_FAILED))
+impl Daemon {
+    /// Sends a verb and reads its answer, parts included: each part is given to `each` as it
+    /// arrives (a list of any length is never held whole), the last one is returned.
+    pub async fn call_each<V: Verb>(
+        &mut self,
+        verb: V,
+        mut each: impl FnMut(V::Answer),
+    ) -> Result<V::Answer, ExitCode> {
+        self.send(&Request::from(verb)).await?;
+        loop {
+            match self.next().await? {
+                Response::Part(part) => each(typed::<V>(part)?),
+                Response::Answer(answer) => return typed::<V>(answer),
+                Response::Error { code, message } => return Err(refused(code, &message)),
+                other => return Err(unexpected(&other)),
+            }
         }
     }
+}
+
+fn typed<V: Verb>(answer: Answer) -> Result<V::Answer, ExitCode> {
+    V::take(answer).map_err(|other| unexpected(&other))
+}
+
+fn unexpected(answer: &impl std::fmt::Debug) -> ExitCode {
+    eprintln!("gazellectl: unexpected answer from the daemon: {answer:?}");
+    ExitCode::from(EXIT_FAILED)
+}
+
+/// Asks one verb of the configured daemon, on a runtime of its own; the answer, or the exit
+/// code after the refusal was printed. For a list verb, see [`call_each`].
+pub fn call<V: Verb>(file: Option<&Path>, verb: V) -> Result<V::Answer, ExitCode> {
+    call_each(file, verb, |_| {})
+}
+
+/// [`call`] for the verbs answered in parts ([`protocol::Listing`]): `each` gets every part
+/// but the last, which is returned.
+pub fn call_each<V: Verb>(
+    file: Option<&Path>,
+    verb: V,
+    each: impl FnMut(V::Answer),
+) -> Result<V::Answer, ExitCode> {
+    let runtime = crate::runtime()?;
+    runtime.block_on(async {
+        let mut daemon = Daemon::connect_configured(file).await?;
+        daemon.call_each(verb, each).await
+    })
+}
+
+/// All the parts of a list verb's answer in one list (for the short lists a table shows).
+pub fn call_all<V, T>(file: Option<&Path>, verb: V) -> Result<Vec<T>, ExitCode>
+where
+    V: protocol::Listing<Answer = Vec<T>>,
+{
+    let mut all = Vec::new();
+    let last = call_each(file, verb, |part| all.extend(part))?;
+    all.extend(last);
+    Ok(all)
 }
 
 /// The daemon's lock, as the CLI finds it.

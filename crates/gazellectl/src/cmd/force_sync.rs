@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use protocol::Progress;
 use protocol::{Request, Response};
+use store::sync_log::RunStatus;
 
 use super::daemon::{Daemon, RUN_SILENCE_WITHIN};
 use crate::EXIT_FAILED;
@@ -41,35 +43,40 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
         }
         loop {
             match daemon.next_within(RUN_SILENCE_WITHIN).await {
-                Ok(Response::Progress { event }) => {
-                    if event["event"] == "pushed" {
-                        let r = &event["report"];
-                        let n = |k: &str| r[k].as_u64().unwrap_or(0);
-                        println!(
-                            "  push       pushed {}  adopted {}  retrying {}  refused {}  superseded {}  held {}",
-                            n("pushed"), n("adopted"), n("retrying"), n("dead"), n("superseded"), n("held")
-                        );
-                    }
-                    if event["event"] == "stream_finished" {
-                        let c = &event["counts"];
-                        let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-                        println!(
-                            "  {:<10} fetched {:>7}  inserted {:>7}  updated {:>6}  unchanged {:>7}  deleted {:>5}  rejected {:>4}{}",
-                            event["stream"].as_str().unwrap_or("?"),
-                            n(&c["fetched"]),
-                            n(&c["rows"]["inserted"]),
-                            n(&c["rows"]["updated"]),
-                            n(&c["rows"]["unchanged"]),
-                            n(&c["deleted"]),
-                            n(&c["rows"]["rejected"]),
-                            event["error"].as_str().map(|e| format!("  ERROR: {e}")).unwrap_or_default()
-                        );
-                    }
-                }
+                Ok(Response::Progress { event }) => match event {
+                    Progress::Pushed { report: r } => println!(
+                        "  push       pushed {}  adopted {}  retrying {}  refused {}  superseded {}  held {}",
+                        r.pushed, r.adopted, r.retrying, r.dead, r.superseded, r.held
+                    ),
+                    Progress::StreamFinished {
+                        stream,
+                        counts: c,
+                        error,
+                    } => println!(
+                        "  {:<10} fetched {:>7}  inserted {:>7}  updated {:>6}  unchanged {:>7}  deleted {:>5}  rejected {:>4}{}",
+                        stream.name(),
+                        c.fetched,
+                        c.rows.inserted,
+                        c.rows.updated,
+                        c.rows.unchanged,
+                        c.deleted,
+                        c.rows.rejected,
+                        error.map(|e| format!("  ERROR: {e}")).unwrap_or_default()
+                    ),
+                    _ => {}
+                },
                 Ok(Response::SyncFinished { report }) => {
-                    let status = report["status"].as_str().unwrap_or("unknown");
-                    println!("Run #{} {status} in {} ms.", report["run_id"], report["duration_ms"]);
-                    return if status == "succeeded" { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) };
+                    println!(
+                        "Run #{} {} in {} ms.",
+                        report.run_id,
+                        report.status.as_str(),
+                        report.duration_ms
+                    );
+                    return if report.status == RunStatus::Succeeded {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(EXIT_FAILED)
+                    };
                 }
                 Ok(Response::Error { message, .. }) => {
                     eprintln!("gazellectl: the run failed: {message}");

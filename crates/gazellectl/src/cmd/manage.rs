@@ -1,6 +1,8 @@
 //! The local managers' verbs: `invoices`, `appointments`, `calendar`, `client`, `piano`,
-//! `stock`, `outbox`, `conflicts`. Each is one `manage` request to the daemon (which owns the
+//! `stock`, `outbox`, `conflicts`. Each is one typed verb of the daemon (which owns the
 //! database); edits are pushed to Gazelle right after, or on the next cycle when paused.
+//! Values are read here, at the edge (amounts, quantities, states): a bad one is a usage
+//! error (exit 2) before anything is sent.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,22 +10,16 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use protocol::Request;
-use serde_json::{Value, json};
+use managers::appointments::Outcome;
+use managers::inventory::Moved;
+use managers::taxes::format_cents;
+use protocol::calls::*;
+use store::local::{ClientChange, ContactChange, NewClient, PianoChange};
 
-use super::daemon::ask_data;
+use super::daemon::{call, call_all, call_each};
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn money(v: &Value) -> String {
-    v.as_i64()
-        .map_or_else(|| "—".into(), managers::taxes::format_cents)
+fn or_dash(text: Option<&str>) -> String {
+    text.unwrap_or("—").to_owned()
 }
 
 fn table(header: &[&str]) -> Table {
@@ -34,20 +30,18 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-fn manage(file: Option<&Path>, verb: &str, args: Value) -> Result<Value, ExitCode> {
-    ask_data(
-        file,
-        Request::Manage {
-            verb: verb.into(),
-            args,
-        },
-    )
+fn done(result: Result<(), ExitCode>) -> ExitCode {
+    result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
 }
 
-fn warnings(outcome: &Value) {
-    for w in outcome["warnings"].as_array().into_iter().flatten() {
-        eprintln!("warning: {}", text(w));
-    }
+/// `--price`: 120, 120.00, 120,00 $ (bounded by the managers' maximum).
+fn price(text: &str) -> Result<i64, String> {
+    managers::taxes::parse_cents(text)
+}
+
+/// `--quantity` of a line: 1, 1.5, 0,25.
+fn quantity(text: &str) -> Result<i64, String> {
+    managers::taxes::parse_hundredths(text)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -58,11 +52,11 @@ pub struct LineArgs {
     #[arg(long)]
     description: String,
     /// 1, 1.5, 0,25 …
-    #[arg(long, default_value = "1")]
-    quantity: String,
+    #[arg(long, default_value = "1", value_parser = quantity)]
+    quantity: i64,
     /// Unit price: 120, 120.00, 120,00 $.
-    #[arg(long, value_name = "AMOUNT")]
-    price: String,
+    #[arg(long, value_name = "AMOUNT", value_parser = price)]
+    price: i64,
     /// Not subject to TPS/TVQ.
     #[arg(long)]
     untaxed: bool,
@@ -72,9 +66,14 @@ pub struct LineArgs {
 }
 
 impl LineArgs {
-    fn json(&self) -> Value {
-        json!({"description": self.description, "quantity": self.quantity, "unit_price": self.price,
-               "taxable": !self.untaxed, "type": self.item_type})
+    fn line(self) -> Line {
+        Line {
+            description: self.description,
+            quantity_hundredths: self.quantity,
+            unit_price_cents: self.price,
+            taxable: !self.untaxed,
+            item_type: self.item_type,
+        }
     }
 }
 
@@ -118,15 +117,13 @@ pub enum InvoicesCommand {
     SetStatus { id: String, status: String },
 }
 
-fn print_invoice(data: &Value) {
-    let i = &data["invoice"];
+// ---------------------------------------------------------------------------------------
+
+fn print_invoice(view: &InvoiceView) {
+    let i = &view.invoice;
     println!(
         "Invoice {} ({}) — {} — {} — {}",
-        text(&i["number"]),
-        text(&i["id"]),
-        text(&i["company_name"]),
-        text(&i["status"]),
-        text(&i["invoice_date"])
+        i.number, i.id, i.company_name, i.status, i.invoice_date
     );
     let mut t = table(&[
         "#",
@@ -137,74 +134,102 @@ fn print_invoice(data: &Value) {
         "taxes",
         "total",
     ]);
-    for l in data["lines"].as_array().into_iter().flatten() {
-        let qty = l["quantity_hundredths"].as_i64().unwrap_or(0);
+    for l in &view.lines {
+        let qty = l.quantity_hundredths;
         t.add_row([
-            text(&l["sequence_number"]),
-            text(&l["description"]),
-            format!("{}.{:02}", qty / 100, qty % 100),
-            money(&l["unit_price_cents"]),
-            money(&l["amount_cents"]),
-            if l["taxable"] == true {
-                money(&l["tax_total_cents"])
+            l.sequence_number
+                .map_or_else(|| "—".into(), |n| n.to_string()),
+            l.description.clone(),
+            format!("{}.{:02}", qty / 100, (qty % 100).abs()),
+            l.unit_price_cents.map_or_else(|| "—".into(), format_cents),
+            l.amount_cents.map_or_else(|| "—".into(), format_cents),
+            if l.taxable {
+                format_cents(l.tax_total_cents)
             } else {
                 "exempt".into()
             },
-            money(&l["total_cents"]),
+            format_cents(l.total_cents),
         ]);
     }
     println!("{t}");
     println!(
         "sub-total {}   taxes {}   total {}   {}",
-        money(&i["sub_total_cents"]),
-        money(&i["tax_total_cents"]),
-        money(&i["total_cents"]),
-        if i["external_id"].is_null() {
-            "(not in Gazelle yet)".to_owned()
-        } else {
-            format!("Gazelle {}", text(&i["external_id"]))
+        format_cents(i.sub_total_cents),
+        format_cents(i.tax_total_cents),
+        format_cents(i.total_cents),
+        match &i.external_id {
+            None => "(not in Gazelle yet)".to_owned(),
+            Some(id) => format!("Gazelle {id}"),
         }
     );
 }
 
 pub fn invoices(file: Option<&Path>, command: InvoicesCommand) -> ExitCode {
-    let result = match command {
-        InvoicesCommand::List { limit, json } => manage(file, "invoices.list", json!({"limit": limit})).map(|data| {
-            if json {
-                println!("{data:#}");
-                return;
-            }
-            let mut t = table(&["id", "number", "date", "client", "status", "total", "in Gazelle"]);
-            for i in data.as_array().into_iter().flatten() {
-                t.add_row([
-                    text(&i["id"]),
-                    text(&i["number"]),
-                    text(&i["invoice_date"]),
-                    text(&i["company_name"]),
-                    text(&i["status"]),
-                    money(&i["total_cents"]),
-                    if i["external_id"].is_null() { "not yet".into() } else { text(&i["external_id"]) },
+    done(match command {
+        InvoicesCommand::List { limit, json } => {
+            call_all(file, InvoicesList { limit }).map(|rows| {
+                if json {
+                    return super::print_json(&rows);
+                }
+                let mut t = table(&[
+                    "id",
+                    "number",
+                    "date",
+                    "client",
+                    "status",
+                    "total",
+                    "in Gazelle",
                 ]);
+                for i in &rows {
+                    t.add_row([
+                        i.id.to_string(),
+                        i.number.clone(),
+                        i.invoice_date.clone(),
+                        i.company_name.clone(),
+                        i.status.clone(),
+                        format_cents(i.total_cents),
+                        or_dash(i.external_id.as_deref()).replace('—', "not yet"),
+                    ]);
+                }
+                println!("{t}");
+            })
+        }
+        InvoicesCommand::Show { id, json } => call(file, InvoiceShow { id }).map(|view| {
+            if json {
+                super::print_json(&view)
+            } else {
+                print_invoice(&view)
             }
-            println!("{t}");
         }),
-        InvoicesCommand::Show { id, json } => manage(file, "invoices.show", json!({"id": id})).map(|d| {
-            if json { println!("{d:#}") } else { print_invoice(&d) }
-        }),
-        InvoicesCommand::Create { client, line, notes, due, assigned_to } => manage(
+        InvoicesCommand::Create {
+            client,
+            line,
+            notes,
+            due,
+            assigned_to,
+        } => call(
             file,
-            "invoices.create",
-            json!({"client": client, "lines": [line.json()], "notes": notes, "due_on": due, "assigned_to": assigned_to}),
+            InvoiceCreate {
+                client,
+                lines: vec![line.line()],
+                notes,
+                due_on: due,
+                assigned_to,
+            },
         )
-        .map(|d| print_invoice(&d)),
-        InvoicesCommand::AddLine { id, line } => {
-            manage(file, "invoices.add-line", json!({"id": id, "line": line.json()})).map(|d| print_invoice(&d["invoice"]))
-        }
+        .map(|view| print_invoice(&view)),
+        InvoicesCommand::AddLine { id, line } => call(
+            file,
+            InvoiceAddLine {
+                id,
+                line: line.line(),
+            },
+        )
+        .map(|added| print_invoice(&added.invoice)),
         InvoicesCommand::SetStatus { id, status } => {
-            manage(file, "invoices.set-status", json!({"id": id, "status": status})).map(|d| print_invoice(&d))
+            call(file, InvoiceSetStatus { id, status }).map(|view| print_invoice(&view))
         }
-    };
-    result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -255,7 +280,7 @@ pub enum AppointmentsCommand {
 }
 
 pub fn appointments(file: Option<&Path>, command: AppointmentsCommand) -> ExitCode {
-    let (verb, args) = match command {
+    let outcome: Result<Outcome, ExitCode> = match command {
         AppointmentsCommand::Create {
             client,
             tech,
@@ -264,38 +289,49 @@ pub fn appointments(file: Option<&Path>, command: AppointmentsCommand) -> ExitCo
             title,
             piano,
             notes,
-        } => (
-            "appointments.create",
-            json!({"client": client, "technician": tech, "start": start, "duration": duration, "title": title, "piano": piano, "notes": notes}),
+        } => call(
+            file,
+            AppointmentCreate {
+                client,
+                technician: tech,
+                piano,
+                start,
+                duration_minutes: duration,
+                title,
+                notes,
+            },
         ),
         AppointmentsCommand::Move {
             id,
             start,
             duration,
-        } => (
-            "appointments.move",
-            json!({"id": id, "start": start, "duration": duration}),
+        } => call(
+            file,
+            AppointmentMove {
+                id,
+                start,
+                duration_minutes: duration,
+            },
         ),
-        AppointmentsCommand::Reassign { id, tech } => (
-            "appointments.reassign",
-            json!({"id": id, "technician": tech}),
+        AppointmentsCommand::Reassign { id, tech } => call(
+            file,
+            AppointmentReassign {
+                id,
+                technician: tech,
+            },
         ),
-        AppointmentsCommand::Cancel { id } => ("appointments.cancel", json!({"id": id})),
-        AppointmentsCommand::Confirm { id } => ("appointments.confirm", json!({"id": id})),
+        AppointmentsCommand::Cancel { id } => call(file, AppointmentCancel { id }),
+        AppointmentsCommand::Confirm { id } => call(file, AppointmentConfirm { id }),
     };
-    match manage(file, verb, args) {
-        Ok(outcome) => {
-            warnings(&outcome);
-            println!(
-                "Appointment #{} at {} ({} UTC).",
-                text(&outcome["id"]),
-                text(&outcome["start_local"]),
-                text(&outcome["start_utc"])
-            );
-            ExitCode::SUCCESS
+    done(outcome.map(|outcome| {
+        for w in &outcome.warnings {
+            eprintln!("warning: {w}");
         }
-        Err(code) => code,
-    }
+        println!(
+            "Appointment #{} at {} ({} UTC).",
+            outcome.id, outcome.start_local, outcome.start_utc
+        );
+    }))
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +345,9 @@ pub struct CalendarArgs {
     /// Seven days instead of one.
     #[arg(long)]
     week: bool,
+    /// How many days (1–366); default one, seven with --week, 60 with --ics.
+    #[arg(long, conflicts_with = "week")]
+    days: Option<u32>,
     /// Write an iCalendar file instead (a Mac's Calendar can subscribe to it).
     #[arg(long, value_name = "FILE")]
     ics: Option<PathBuf>,
@@ -316,78 +355,122 @@ pub struct CalendarArgs {
     json: bool,
 }
 
+/// How many days `calendar --ics` covers from its first day: a subscriber sees the coming
+/// months (the daemon accepts up to 366).
+const ICS_DAYS: u32 = 60;
+
 pub fn calendar(file: Option<&Path>, args: CalendarArgs) -> ExitCode {
-    let days = if args.week { 7 } else { 1 };
-    let request = json!({"technician": args.tech, "from": args.from, "days": if args.ics.is_some() { 60 } else { days }});
     if let Some(path) = &args.ics {
-        return match manage(file, "calendar.ics", request) {
-            Ok(data) => {
-                let body = data["ics"].as_str().unwrap_or_default();
-                // Written whole under a temporary name, then renamed: a subscriber never
-                // reads half a calendar.
-                let tmp = path.with_extension("ics.tmp");
-                match std::fs::write(&tmp, body).and_then(|()| std::fs::rename(&tmp, path)) {
-                    Ok(()) => {
-                        println!(
-                            "{} written ({} events).",
-                            path.display(),
-                            body.matches("BEGIN:VEVENT").count()
-                        );
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("gazellectl: cannot write {}: {e}", path.display());
-                        ExitCode::from(crate::EXIT_FAILED)
-                    }
-                }
+        let request = CalendarIcs {
+            technician: args.tech,
+            from: args.from,
+            days: args.days.unwrap_or(ICS_DAYS),
+        };
+        return write_ics(file, request, path);
+    }
+    let days = args.days.unwrap_or(if args.week { 7 } else { 1 });
+    let request = Calendar {
+        technician: args.tech,
+        from: args.from,
+        days,
+    };
+    if args.json {
+        let mut array = super::JsonArray::open("");
+        let last = call_each(file, request, |part| array.items(&part));
+        return match last {
+            Ok(last) => {
+                array.items(&last);
+                array.close("");
+                ExitCode::SUCCESS
             }
             Err(code) => code,
         };
     }
-    match manage(file, "calendar", request) {
-        Ok(rows) => {
-            if args.json {
-                println!("{rows:#}");
-                return ExitCode::SUCCESS;
-            }
-            let mut t = table(&[
-                "#",
-                "when",
-                "min",
-                "technician",
-                "client",
-                "what",
-                "status",
-                "confirmed",
+    let print = |rows: Vec<CalendarEntry>| {
+        if rows.is_empty() {
+            return;
+        }
+        let mut t = table(&[
+            "#",
+            "when",
+            "min",
+            "technician",
+            "client",
+            "what",
+            "status",
+            "confirmed",
+        ]);
+        for r in &rows {
+            let a = &r.appointment;
+            t.add_row([
+                a.id.to_string(),
+                r.local.clone(),
+                a.duration.map_or_else(|| "—".into(), |d| d.to_string()),
+                a.technician_id.clone(),
+                a.company_name.clone(),
+                or_dash(a.description.as_deref()),
+                a.appointment_status.clone(),
+                if a.confirmed_by_client { "yes" } else { "no" }.to_owned(),
             ]);
-            for r in rows.as_array().into_iter().flatten() {
-                let a = &r["appointment"];
-                t.add_row([
-                    text(&a["id"]),
-                    text(&r["local"]),
-                    text(&a["duration"]),
-                    text(&a["technician_id"]),
-                    text(&a["company_name"]),
-                    text(&a["description"]),
-                    text(&a["appointment_status"]),
-                    if a["confirmed_by_client"] == true {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
-                ]);
-            }
-            println!("{t}");
+        }
+        println!("{t}");
+    };
+    done(call_each(file, request, print).map(print))
+}
+
+/// Writes the document as its pieces arrive, under a temporary name, then renames it: a
+/// subscriber never reads half a calendar, and the CLI never holds the whole of it.
+fn write_ics(file: Option<&Path>, request: CalendarIcs, path: &Path) -> ExitCode {
+    use std::io::Write;
+    let tmp = path.with_extension("ics.tmp");
+    let mut out = match std::fs::File::create(&tmp) {
+        Ok(f) => std::io::BufWriter::new(f),
+        Err(e) => {
+            eprintln!("gazellectl: cannot write {}: {e}", tmp.display());
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
+    };
+    let mut events = 0;
+    let mut failed: Option<std::io::Error> = None;
+    let mut piece = |text: IcsText| {
+        events += text.text.matches("BEGIN:VEVENT").count();
+        if failed.is_none() {
+            failed = out.write_all(text.text.as_bytes()).err();
+        }
+    };
+    let last = match call_each(file, request, &mut piece) {
+        Ok(last) => last,
+        Err(code) => {
+            let _ = std::fs::remove_file(&tmp);
+            return code;
+        }
+    };
+    piece(last);
+    let written = match failed {
+        Some(e) => Err(e),
+        None => out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path)),
+    };
+    match written {
+        Ok(()) => {
+            println!("{} written ({events} events).", path.display());
             ExitCode::SUCCESS
         }
-        Err(code) => code,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            eprintln!("gazellectl: cannot write {}: {e}", path.display());
+            ExitCode::from(crate::EXIT_FAILED)
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Args)]
-pub struct ClientEdit {
+pub struct ClientEditArgs {
     /// Local id or cli_… id.
     id: String,
     #[arg(long)]
@@ -417,7 +500,7 @@ pub struct ContactArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PianoEdit {
+pub struct PianoEditArgs {
     /// Local id or ins_… id.
     id: String,
     /// The room.
@@ -431,7 +514,7 @@ pub struct PianoEdit {
 }
 
 #[derive(Debug, Args)]
-pub struct ClientCreate {
+pub struct ClientCreateArgs {
     /// The account's name (default: the contact's name).
     #[arg(long)]
     company: Option<String>,
@@ -442,53 +525,68 @@ pub struct ClientCreate {
     contact: ContactArgs,
 }
 
-pub fn client_create(file: Option<&Path>, c: ClientCreate) -> ExitCode {
-    match manage(
-        file,
-        "clients.create",
-        json!({"company": c.company, "status": c.status, "first_name": c.contact.first_name,
-               "last_name": c.contact.last_name, "email": c.contact.email, "phone": c.contact.phone}),
-    ) {
-        Ok(d) => {
-            println!(
-                "Client #{} created; it goes to Gazelle with the next push (appointments and invoices for it wait for it).",
-                text(&d["id"])
-            );
-            ExitCode::SUCCESS
+impl ContactArgs {
+    fn change(self) -> ContactChange {
+        ContactChange {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            phone: self.phone,
         }
-        Err(code) => code,
     }
 }
 
-pub fn client_edit(file: Option<&Path>, e: ClientEdit) -> ExitCode {
-    edited(manage(
-        file,
-        "clients.edit",
-        json!({"id": e.id, "company": e.company, "status": e.status, "tags": e.tags,
-               "first_name": e.contact.first_name, "last_name": e.contact.last_name, "email": e.contact.email, "phone": e.contact.phone}),
-    ))
+pub fn client_create(file: Option<&Path>, c: ClientCreateArgs) -> ExitCode {
+    let contact = c.contact.change();
+    let client = NewClient {
+        company_name: c.company.unwrap_or_default(),
+        status: c.status.unwrap_or_default(),
+        first_name: contact.first_name,
+        last_name: contact.last_name,
+        email: contact.email,
+        phone: contact.phone,
+    };
+    done(call(file, ClientCreate { client }).map(|created| {
+        println!(
+            "Client #{} created; it goes to Gazelle with the next push (appointments and invoices for it wait for it).",
+            created.id
+        );
+    }))
 }
 
-pub fn piano_edit(file: Option<&Path>, e: PianoEdit) -> ExitCode {
-    edited(manage(
-        file,
-        "pianos.edit",
-        json!({"id": e.id, "location": e.location, "notes": e.notes, "status": e.status}),
-    ))
+pub fn client_edit(file: Option<&Path>, e: ClientEditArgs) -> ExitCode {
+    let request = ClientEdit {
+        id: e.id,
+        change: ClientChange {
+            company_name: e.company,
+            status: e.status,
+            tags: e.tags,
+        },
+        contact: e.contact.change(),
+    };
+    edited(call(file, request))
 }
 
-fn edited(result: Result<Value, ExitCode>) -> ExitCode {
-    match result {
-        Ok(d) => {
-            let entries = match &d["outbox"] {
-                Value::Array(list) => list.iter().map(text).collect::<Vec<_>>().join(", #"),
-                one => text(one),
-            };
-            println!("Saved; queued for Gazelle as outbox entry #{entries}.");
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
+pub fn piano_edit(file: Option<&Path>, e: PianoEditArgs) -> ExitCode {
+    let request = PianoEdit {
+        id: e.id,
+        change: PianoChange {
+            location: e.location,
+            notes: e.notes,
+            status: e.status,
+        },
+    };
+    edited(call(file, request))
+}
+
+fn edited(result: Result<Queued, ExitCode>) -> ExitCode {
+    done(result.map(|queued| {
+        let entries: Vec<String> = queued.outbox.iter().map(i64::to_string).collect();
+        println!(
+            "Saved; queued for Gazelle as outbox entry #{}.",
+            entries.join(", #")
+        );
+    }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -539,47 +637,70 @@ fn author() -> String {
 }
 
 pub fn stock(file: Option<&Path>, command: StockCommand) -> ExitCode {
-    let change = |kind: &str, m: Movement| json!({"product": m.product, "technician": m.tech, "change": kind, "quantity": m.quantity, "reason": m.reason, "author": author()});
-    let moved = |d: Value| {
-        let line = |m: &Value| {
-            format!(
+    let change = |change: StockMove, m: Movement| StockChange {
+        product: m.product,
+        technician: m.tech,
+        change,
+        quantity: m.quantity,
+        reason: m.reason,
+        author: author(),
+    };
+    let moved = |moves: Vec<Moved>| {
+        for m in moves {
+            println!(
                 "{} — {}: {} → {}",
-                text(&m["product"]),
-                text(&m["technician"]),
-                text(&m["before"]),
-                text(&m["after"])
-            )
-        };
-        match d.as_array() {
-            Some(halves) => halves.iter().for_each(|m| println!("{}", line(m))),
-            None => println!("{}", line(&d)),
+                m.product, m.technician, m.before, m.after
+            );
         }
     };
-    let result = match command {
-        StockCommand::List { tech, json } => manage(file, "stock.list", json!({"technician": tech})).map(|d| {
-            if json {
-                println!("{d:#}");
-                return;
-            }
-            let mut t = table(&["technician", "product", "quantity", "threshold", ""]);
-            for s in d.as_array().into_iter().flatten() {
-                let (q, th) = (s["quantity"].as_i64().unwrap_or(0), s["reorder_threshold"].as_i64().unwrap_or(0));
-                t.add_row([text(&s["technician_id"]), text(&s["product_name"]), q.to_string(), th.to_string(),
-                           if q == 0 { "OUT".into() } else if q <= th { "low".into() } else { String::new() }]);
-            }
-            println!("{t}");
-        }),
-        StockCommand::Add(m) => manage(file, "stock.change", change("add", m)).map(moved),
-        StockCommand::Remove(m) => manage(file, "stock.change", change("remove", m)).map(moved),
-        StockCommand::Correct(m) => manage(file, "stock.change", change("correct", m)).map(moved),
-        StockCommand::Transfer { product, from, to, quantity, reason } => manage(
+    done(match command {
+        StockCommand::List { tech, json } => {
+            call(file, StockList { technician: tech }).map(|lines| {
+                if json {
+                    return super::print_json(&lines);
+                }
+                let mut t = table(&["technician", "product", "quantity", "threshold", ""]);
+                for s in &lines {
+                    let (q, th) = (s.quantity, s.reorder_threshold);
+                    t.add_row([
+                        s.technician_id.clone(),
+                        s.product_name.clone(),
+                        q.to_string(),
+                        th.to_string(),
+                        if q == 0 {
+                            "OUT".into()
+                        } else if q <= th {
+                            "low".into()
+                        } else {
+                            String::new()
+                        },
+                    ]);
+                }
+                println!("{t}");
+            })
+        }
+        StockCommand::Add(m) => call(file, change(StockMove::Add, m)).map(moved),
+        StockCommand::Remove(m) => call(file, change(StockMove::Remove, m)).map(moved),
+        StockCommand::Correct(m) => call(file, change(StockMove::Correct, m)).map(moved),
+        StockCommand::Transfer {
+            product,
+            from,
+            to,
+            quantity,
+            reason,
+        } => call(
             file,
-            "stock.transfer",
-            json!({"product": product, "from": from, "to": to, "quantity": quantity, "reason": reason, "author": author()}),
+            StockTransfer {
+                product,
+                from,
+                to,
+                quantity,
+                reason,
+                author: author(),
+            },
         )
         .map(moved),
-    };
-    result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -589,8 +710,8 @@ pub enum OutboxCommand {
     /// Local edits not yet in Gazelle (pending, in flight, dead), or one state.
     List {
         /// pending, in_flight, done, dead.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = outbox_state)]
+        state: Option<OutboxState>,
         #[arg(long)]
         json: bool,
     },
@@ -606,50 +727,66 @@ const STUCK_NOTE: &str = "A stuck entry was being sent when its push stopped: Ga
      `gazellectl outbox discard <#>` drops it (what Gazelle applied stays there and comes back with the next pull).";
 
 pub fn outbox(file: Option<&Path>, command: OutboxCommand) -> ExitCode {
-    let result = match command {
-        OutboxCommand::List { state, json } => manage(file, "outbox.list", json!({"state": state}))
-            .map(|d| {
-                if json {
-                    println!("{d:#}");
-                    return;
-                }
-                let clock = crate::shop_time::ShopTime::of(file);
-                let mut t = table(&["#", "edit", "record", "state", "since", "tries", "last error"]);
-                let mut stuck = false;
-                for e in d.as_array().into_iter().flatten() {
-                    let held = if !e["held_by_conflict"].is_null() {
-                        format!(" (held: conflict #{})", text(&e["held_by_conflict"]))
-                    } else if e["stuck"].as_bool() == Some(true) {
-                        stuck = true;
-                        " (stuck)".to_owned()
-                    } else {
-                        String::new()
-                    };
-                    t.add_row([
-                        text(&e["id"]),
-                        format!(
-                            "{} {}",
-                            text(&e["operation"]),
-                            e["action"].as_str().unwrap_or("")
-                        ),
-                        format!("{} #{}", text(&e["entity"]), text(&e["local_id"])),
-                        format!("{}{held}", text(&e["state"])),
-                        clock.show(&e["updated_at"]),
-                        text(&e["attempts"]),
-                        text(&e["last_error"]),
-                    ]);
-                }
-                println!("{t}");
-                if stuck {
-                    println!("{STUCK_NOTE}");
-                }
-            }),
-        OutboxCommand::Retry { id } => manage(file, "outbox.retry", json!({"id": id}))
+    done(match command {
+        OutboxCommand::List { state, json } => outbox_list(file, OutboxList { state }, json),
+        OutboxCommand::Retry { id } => call(file, OutboxRetry { id })
             .map(|_| println!("Entry #{id} will be sent again.")),
-        OutboxCommand::Discard { id } => manage(file, "outbox.discard", json!({"id": id}))
+        OutboxCommand::Discard { id } => call(file, OutboxDiscard { id })
             .map(|_| println!("Entry #{id} discarded. If it had been sent, whatever Gazelle applied stays there and comes back with the next pull.")),
+    })
+}
+
+fn outbox_list(file: Option<&Path>, request: OutboxList, json: bool) -> Result<(), ExitCode> {
+    if json {
+        let mut array = super::JsonArray::open("");
+        let last = call_each(file, request, |part| array.items(&part))?;
+        array.items(&last);
+        array.close("");
+        return Ok(());
+    }
+    let clock = crate::shop_time::ShopTime::of(file);
+    let mut stuck = false;
+    let mut print = |lines: Vec<OutboxLine>| {
+        if lines.is_empty() {
+            return;
+        }
+        let mut t = table(&[
+            "#",
+            "edit",
+            "record",
+            "state",
+            "since",
+            "tries",
+            "last error",
+        ]);
+        for line in &lines {
+            let e = &line.entry;
+            let held = if let Some(conflict) = e.held_by_conflict {
+                format!(" (held: conflict #{conflict})")
+            } else if line.stuck {
+                stuck = true;
+                " (stuck)".to_owned()
+            } else {
+                String::new()
+            };
+            t.add_row([
+                e.id.to_string(),
+                format!("{} {}", e.operation, e.action.as_deref().unwrap_or("")),
+                format!("{} #{}", e.entity, e.local_id),
+                format!("{}{held}", e.state),
+                clock.show_text(&e.updated_at),
+                e.attempts.to_string(),
+                or_dash(e.last_error.as_deref()),
+            ]);
+        }
+        println!("{t}");
     };
-    result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
+    let last = call_each(file, request, &mut print)?;
+    print(last);
+    if stuck {
+        println!("{STUCK_NOTE}");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -671,71 +808,82 @@ pub enum ConflictsCommand {
     },
 }
 
+fn outbox_state(text: &str) -> Result<OutboxState, String> {
+    match text {
+        "pending" => Ok(OutboxState::Pending),
+        "in_flight" => Ok(OutboxState::InFlight),
+        "done" => Ok(OutboxState::Done),
+        "dead" => Ok(OutboxState::Dead),
+        other => Err(format!("`{other}`: pending, in_flight, done or dead")),
+    }
+}
+
 pub fn conflicts(file: Option<&Path>, command: ConflictsCommand) -> ExitCode {
-    let result = match command {
-        ConflictsCommand::List { all, json } => manage(file, "conflicts.list", json!({"all": all}))
-            .map(|d| {
-                if json {
-                    println!("{d:#}");
-                    return;
+    done(match command {
+        ConflictsCommand::List { all, json } => call(file, ConflictsList { all }).map(|list| {
+            if json {
+                return super::print_json(&list);
+            }
+            let clock = crate::shop_time::ShopTime::of(file);
+            let mut t = table(&["#", "record", "fields", "detected", "resolution"]);
+            for c in &list {
+                t.add_row([
+                    c.id.to_string(),
+                    format!(
+                        "{} #{} ({})",
+                        c.entity,
+                        c.local_id,
+                        or_dash(c.external_id.as_deref())
+                    ),
+                    c.fields.clone(),
+                    clock.show_text(&c.detected_at),
+                    or_dash(c.resolution.as_deref()),
+                ]);
+            }
+            println!("{t}");
+        }),
+        ConflictsCommand::Show { id } => call(file, ConflictShow { id }).map(|c| {
+            let parse = |text: &str| {
+                serde_json::from_str::<serde_json::Value>(text).unwrap_or(serde_json::Value::Null)
+            };
+            let (local, remote) = (parse(&c.local_version), parse(&c.remote_version));
+            println!(
+                "Conflict #{id}: {} #{} ({})",
+                c.entity,
+                c.local_id,
+                or_dash(c.external_id.as_deref())
+            );
+            let mut t = table(&["field", "local", "remote"]);
+            let mut keys: Vec<String> = local
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            for k in remote.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
                 }
-                let clock = crate::shop_time::ShopTime::of(file);
-                let mut t = table(&["#", "record", "fields", "detected", "resolution"]);
-                for c in d.as_array().into_iter().flatten() {
-                    t.add_row([
-                        text(&c["id"]),
-                        format!(
-                            "{} #{} ({})",
-                            text(&c["entity"]),
-                            text(&c["local_id"]),
-                            text(&c["external_id"])
-                        ),
-                        text(&c["fields"]),
-                        clock.show(&c["detected_at"]),
-                        text(&c["resolution"]),
-                    ]);
+            }
+            let shown = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => "—".to_owned(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            for k in keys {
+                let (l, r) = (shown(&local[&k]), shown(&remote[&k]));
+                if l != r {
+                    t.add_row([k, l, r]);
                 }
-                println!("{t}");
-            }),
-        ConflictsCommand::Show { id } => {
-            manage(file, "conflicts.show", json!({"id": id})).map(|c| {
-                let parse = |v: &Value| {
-                    serde_json::from_str::<Value>(v.as_str().unwrap_or("{}")).unwrap_or(Value::Null)
-                };
-                let (local, remote) = (parse(&c["local_version"]), parse(&c["remote_version"]));
-                println!(
-                    "Conflict #{id}: {} #{} ({})",
-                    text(&c["entity"]),
-                    text(&c["local_id"]),
-                    text(&c["external_id"])
-                );
-                let mut t = table(&["field", "local", "remote"]);
-                let mut keys: Vec<String> = local
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect())
-                    .unwrap_or_default();
-                for k in remote
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
-                    .unwrap_or_default()
-                {
-                    if !keys.contains(&k) {
-                        keys.push(k);
-                    }
-                }
-                for k in keys {
-                    let (l, r) = (text(&local[&k]), text(&remote[&k]));
-                    if l != r {
-                        t.add_row([k, l, r]);
-                    }
-                }
-                println!("{t}");
-            })
-        }
+            }
+            println!("{t}");
+        }),
         ConflictsCommand::Resolve { id, keep } => {
-            manage(file, "conflicts.resolve", json!({"id": id, "keep": keep}))
-                .map(|_| println!("Conflict #{id} resolved: {keep} version kept."))
+            let keep = if keep == "local" {
+                Keep::Local
+            } else {
+                Keep::Remote
+            };
+            call(file, ConflictResolve { id, keep })
+                .map(|_| println!("Conflict #{id} resolved: {} version kept.", keep.as_str()))
         }
-    };
-    result.map_or_else(|c| c, |()| ExitCode::SUCCESS)
+    })
 }

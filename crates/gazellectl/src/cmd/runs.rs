@@ -5,26 +5,20 @@ use std::process::ExitCode;
 
 use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
+use protocol::calls::Runs;
+use protocol::status::RunView;
 use protocol::{Request, Response};
 
-use super::daemon::ask;
+use super::daemon::{ask, call};
 use crate::EXIT_FAILED;
 
-pub fn run(file: Option<&Path>, limit: u32, json: bool) -> ExitCode {
-    let runtime = match crate::runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let runs = match runtime.block_on(ask(file, Request::Runs { limit })) {
-        Ok(Response::Runs { runs }) => runs,
-        Ok(other) => {
-            eprintln!("gazellectl: unexpected answer: {other:?}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+pub fn run(file: Option<&Path>, limit: u32, detail: bool, json: bool) -> ExitCode {
+    let runs = match call(file, Runs { limit }) {
+        Ok(runs) => runs,
         Err(code) => return code,
     };
     if json {
-        println!("{runs:#}");
+        super::print_json(&runs);
         return ExitCode::SUCCESS;
     }
     let mut table = Table::new();
@@ -32,29 +26,75 @@ pub fn run(file: Option<&Path>, limit: u32, json: bool) -> ExitCode {
         "run", "started", "trigger", "mode", "status", "ms", "fetched", "inserted", "updated",
         "deleted", "rejected", "errors",
     ]);
-    let n = |v: &serde_json::Value| v.as_u64().map_or_else(|| "—".to_owned(), |n| n.to_string());
     let clock = crate::shop_time::ShopTime::of(file);
-    for entry in runs.as_array().into_iter().flatten() {
-        let (r, t) = (&entry["run"], &entry["totals"]);
-        let errors: Vec<serde_json::Value> =
-            serde_json::from_str(r["errors"].as_str().unwrap_or("[]")).unwrap_or_default();
+    for view in &runs {
+        let (r, t) = (&view.run, &view.totals);
+        let errors: Vec<serde_json::Value> = serde_json::from_str(&r.errors).unwrap_or_default();
         table.add_row([
-            n(&r["id"]),
-            clock.show(&r["started_at"]),
-            r["trigger"].as_str().unwrap_or("—").to_owned(),
-            r["mode"].as_str().unwrap_or("—").to_owned(),
-            r["status"].as_str().unwrap_or("—").to_owned(),
-            n(&r["duration_ms"]),
-            n(&t["fetched"]),
-            n(&t["rows"]["inserted"]),
-            n(&t["rows"]["updated"]),
-            n(&t["deleted"]),
-            n(&t["rows"]["rejected"]),
+            r.id.to_string(),
+            clock.show_text(&r.started_at),
+            r.trigger.clone(),
+            r.mode.clone(),
+            r.status.clone(),
+            r.duration_ms
+                .map_or_else(|| "—".into(), |ms| ms.to_string()),
+            t.fetched.to_string(),
+            t.rows.inserted.to_string(),
+            t.rows.updated.to_string(),
+            t.deleted.to_string(),
+            t.rows.rejected.to_string(),
             errors.len().to_string(),
         ]);
     }
     println!("{table}");
+    if detail {
+        for view in &runs {
+            println!("run #{}:\n{}", view.run.id, counts_table(view));
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// A run's counts: a line per stream and, under a stream that writes more than one table,
+/// a line per table (`clients · contacts`).
+pub fn counts_table(view: &RunView) -> Table {
+    let mut counts = Table::new();
+    counts.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "stream",
+        "fetched",
+        "inserted",
+        "updated",
+        "unchanged",
+        "deleted",
+        "rejected",
+    ]);
+    for line in &view.streams {
+        let c = &line.counts;
+        counts.add_row([
+            line.stream.clone(),
+            c.fetched.to_string(),
+            c.rows.inserted.to_string(),
+            c.rows.updated.to_string(),
+            c.rows.unchanged.to_string(),
+            c.deleted.to_string(),
+            c.rows.rejected.to_string(),
+        ]);
+        if line.tables.len() > 1 {
+            for t in &line.tables {
+                let c = &t.counts;
+                counts.add_row([
+                    format!("  · {}", t.table),
+                    String::new(),
+                    c.inserted.to_string(),
+                    c.updated.to_string(),
+                    c.unchanged.to_string(),
+                    String::new(),
+                    c.rejected.to_string(),
+                ]);
+            }
+        }
+    }
+    counts
 }
 
 pub fn pause(file: Option<&Path>, paused: bool) -> ExitCode {

@@ -7,48 +7,34 @@
 //! the CLI hands the authorization code to the daemon, and the daemon's own client exchanges
 //! it: the new tokens are in use at once, no restart.
 
-use protocol::{Authorization, ErrorCode, Response};
+use protocol::{Authorization, Response};
 
-use crate::control::Context;
+use super::{Handled, Refusal};
+
+use crate::context::Context;
 
 /// The daemon's client, or why there is none (no credentials configured).
-fn client(context: &Context) -> Result<&api_client::GazelleClient, Response> {
-    context
-        .runner
-        .engine()
-        .map(|e| e.client())
-        .ok_or_else(|| Response::Error {
-            code: ErrorCode::Unavailable,
-            message: context
+fn client(context: &Context) -> Handled<&api_client::GazelleClient> {
+    context.runner.engine().map(|e| e.client()).ok_or_else(|| {
+        Refusal::unavailable(
+            context
                 .runner
                 .unavailable()
-                .unwrap_or("sync is not configured")
-                .to_owned(),
-        })
-}
-
-fn authorization_of(state: api_client::AuthState) -> Authorization {
-    match state {
-        api_client::AuthState::ApiKey => Authorization::ApiKey,
-        api_client::AuthState::Authorized { expires_at } => {
-            Authorization::Authorized { expires_at }
-        }
-        api_client::AuthState::NeedsReauthorization => Authorization::NeedsReauthorization,
-        api_client::AuthState::NotAuthorized => Authorization::NotAuthorized,
-    }
+                .unwrap_or("sync is not configured"),
+        )
+    })
 }
 
 async fn answer(client: &api_client::GazelleClient) -> Response {
     Response::Authorization {
-        authorization: authorization_of(client.auth_state().await),
+        authorization: Authorization::from(client.auth_state().await),
         stored_in: client.authenticator().stored_in(),
     }
 }
 
-// Each handler answers `Err` with the refusal when there is no client; the dispatcher
-// sends either.
+// Each handler answers `Err` with the refusal when there is no client.
 
-pub async fn status(context: &Context) -> Result<Response, Response> {
+pub async fn status(context: &Context) -> Handled<Response> {
     Ok(answer(client(context)?).await)
 }
 
@@ -56,7 +42,7 @@ pub async fn login(
     context: &Context,
     code: &str,
     expected_state: Option<&str>,
-) -> Result<Response, Response> {
+) -> Handled<Response> {
     let client = client(context)?;
     Ok(
         match client.authenticator().exchange(code, expected_state).await {
@@ -66,31 +52,25 @@ pub async fn login(
                 context.alerting.health().await;
                 answer(client).await
             }
-            Err(e) => Response::Error {
-                code: ErrorCode::Invalid,
-                message: e.to_string(),
-            },
+            Err(e) => return Err(Refusal::invalid(e.to_string())),
         },
     )
 }
 
-pub async fn logout(context: &Context) -> Result<Response, Response> {
+pub async fn logout(context: &Context) -> Handled<Response> {
     let client = client(context)?;
     Ok(match client.authenticator().logout().await {
         Ok(()) => {
             tracing::info!("tokens forgotten by `gazellectl auth logout`");
             answer(client).await
         }
-        Err(e) => Response::Error {
-            code: ErrorCode::Internal,
-            message: e.to_string(),
-        },
+        Err(e) => return Err(Refusal::internal(e.to_string())),
     })
 }
 
 /// The smallest authorized query (the user list), made with the daemon's client: an expired
 /// token is refreshed by the one process that owns it.
-pub async fn api_check(context: &Context) -> Result<Response, Response> {
+pub async fn api_check(context: &Context) -> Handled<Response> {
     let client = client(context)?;
     Ok(
         match client
@@ -102,7 +82,7 @@ pub async fn api_check(context: &Context) -> Result<Response, Response> {
                 detail: format!(
                     "{} reachable and authorized ({}; {} users)",
                     context.config.api.base_url,
-                    match authorization_of(client.auth_state().await) {
+                    match Authorization::from(client.auth_state().await) {
                         Authorization::ApiKey => "API key".to_owned(),
                         Authorization::Authorized { expires_at } =>
                             format!("OAuth, token valid until {expires_at}"),
