@@ -98,3 +98,38 @@ fn the_migration_is_refused_while_the_daemon_runs_on_a_database_outside_data_dir
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }
+
+/// Case 4 of the V4 issue: when the migration's own checks fail (invoice totals that do not
+/// add up), it says FAIL and exits 65, with `--dry-run` as without, report written.
+#[test]
+fn a_failed_check_exits_65_with_or_without_dry_run() {
+    let sandbox = Sandbox::new("");
+    let dir = sandbox.root().join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Clients.csv"), "Id,CompanyName\ncli_A,Salle A\n").unwrap();
+    std::fs::write(
+        dir.join("Invoices.csv"),
+        "Id,ClientId,Number,InvoiceDate,SubTotal,Total\nINV1,cli_A,1,2024-11-11,10.00,10.00\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("InvoiceItems.csv"),
+        "Id,InvoiceId,Description,Amount,Total\nII1,INV1,Accord,9.00,9.00\n",
+    )
+    .unwrap();
+    let dir_arg = dir.display().to_string();
+    for args in [
+        vec!["migrate-v4", &dir_arg, "--dry-run"],
+        vec!["migrate-v4", &dir_arg],
+    ] {
+        let out = sandbox.run("gazellectl", &args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(65), "{args:?}: {stdout}");
+        assert!(stdout.contains("FAIL invoice totals"), "{stdout}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("the migration's checks failed"),
+            "{args:?}"
+        );
+        assert!(dir.join("migration-report.md").is_file());
+    }
+}

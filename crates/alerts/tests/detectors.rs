@@ -244,8 +244,9 @@ async fn low_stock_is_raised_once_until_restocked() {
     let stock = |product: &str, quantity: i64| store::inventory::StockRecord {
         product_external_id: product.into(),
         technician_id: "usr_truck1".into(),
-        quantity,
-        reorder_threshold: 5,
+        quantity: Some(quantity),
+        reorder_threshold: Some(5),
+        updated_at: None,
     };
     let set = |records: Vec<store::inventory::StockRecord>| {
         let store = s.store.clone();

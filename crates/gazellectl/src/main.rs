@@ -184,6 +184,10 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the daemon is not running.
 pub const EXIT_NOT_RUNNING: u8 = 3;
 
+/// Exit code when `migrate-v4` ran but its own validation failed (sysexits.h EX_DATAERR):
+/// the report says which check; a dry run returns the code the real run would.
+pub const EXIT_INVALID_DATA: u8 = 65;
+
 /// Exit code when the daemon holds what the verb needs (sysexits.h EX_TEMPFAIL).
 pub const EXIT_BUSY: u8 = 75;
 

@@ -247,6 +247,9 @@ struct Statements {
     differs: String,
     /// The row's upstream columns as a JSON object, for a conflict's local version.
     local_json: String,
+    /// `SELECT ExternalId, json_array(<the spec's columns>)` of the rows whose `ExternalId`
+    /// is in the JSON array `?1`.
+    current_values: String,
     /// The table, for lookups.
     table: &'static str,
     /// `INSERT INTO T (…)`, one row's value expressions with anonymous `?` parameters, and
@@ -332,6 +335,15 @@ impl Statements {
                 ColumnKind::Hundredths => format!("'{0}', {0}Hundredths", c.name),
             })
             .collect();
+        let stored: Vec<String> = spec
+            .columns
+            .iter()
+            .map(|c| match c.kind {
+                ColumnKind::Plain => c.name.to_owned(),
+                ColumnKind::Money => format!("{}Cents", c.name),
+                ColumnKind::Hundredths => format!("{}Hundredths", c.name),
+            })
+            .collect();
         let mut insert_bind_order = Vec::new();
         let anonymous: Vec<String> = insert_values
             .iter()
@@ -356,6 +368,17 @@ impl Statements {
             differs: format!(
                 "SELECT 1 FROM {table} WHERE Id = ?1 AND ({})",
                 differences.join(" OR ")
+            ),
+            // The ids drive the loop (CROSS JOIN keeps that order), each found by the
+            // ExternalId index: `IN (SELECT … json_each)` scanned the whole table.
+            current_values: format!(
+                "SELECT t.ExternalId, json_array({}) FROM json_each(?1) AS j
+                 CROSS JOIN {table} AS t ON t.ExternalId = j.value",
+                stored
+                    .iter()
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             local_json: format!(
                 "SELECT json_object({}) FROM {table} WHERE Id = ?1",
@@ -393,6 +416,43 @@ pub async fn local_id(
         .fetch_optional(conn)
         .await
         .context("looking up a row by ExternalId")
+}
+
+/// The stored values of the spec's columns (money in cents, quantities in hundredths) of the
+/// rows with these upstream ids, by id. For a source that carries only some columns (a V4
+/// file without one of them): it sends the stored value back for the others, so an update
+/// changes only what the source carries.
+pub async fn current_values(
+    conn: &mut SqliteConnection,
+    spec: &'static TableSpec,
+    external_ids: &[&str],
+) -> Result<HashMap<String, Vec<Value<'static>>>> {
+    let ids = serde_json::to_string(external_ids)
+        .map_err(|e| StoreError::Invalid(format!("{}: ids as JSON: {e}", spec.table)))?;
+    let rows: Vec<(String, String)> = sqlx::query_as(&spec.statements().current_values)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .context("reading the stored values of a batch")?;
+    rows.into_iter()
+        .map(|(id, json)| {
+            let values: Vec<serde_json::Value> = serde_json::from_str(&json).map_err(|e| {
+                StoreError::Invalid(format!("{}: stored values of {id}: {e}", spec.table))
+            })?;
+            let values = values
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::Null => Value::Null,
+                    serde_json::Value::Number(n) => n
+                        .as_i64()
+                        .map_or_else(|| Value::Text(Cow::Owned(n.to_string())), Value::Int),
+                    serde_json::Value::String(s) => Value::Text(Cow::Owned(s)),
+                    other => Value::Text(Cow::Owned(other.to_string())),
+                })
+                .collect();
+            Ok((id, values))
+        })
+        .collect()
 }
 
 /// Upserts a batch of records of one table inside the caller's transaction.

@@ -507,8 +507,9 @@ async fn upsert_round_trip_for_every_table() {
     let stock = StockRecord {
         product_external_id: product.external_id.clone(),
         technician_id: user.external_id.clone(),
-        quantity: 12,
-        reorder_threshold: 5,
+        quantity: Some(12),
+        reorder_threshold: Some(5),
+        updated_at: None,
     };
     let mut tx = store.begin_write().await.unwrap();
     assert_eq!(
@@ -520,7 +521,7 @@ async fn upsert_round_trip_for_every_table() {
         Action::Unchanged
     );
     let fewer = StockRecord {
-        quantity: 3,
+        quantity: Some(3),
         ..stock.clone()
     };
     assert_eq!(

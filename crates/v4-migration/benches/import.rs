@@ -29,6 +29,7 @@ fn main() {
         );
     }
     std::fs::write(export.join("TimelineEntries.csv"), &csv).expect("write");
+    drop(csv);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,28 +39,60 @@ fn main() {
             .await
             .expect("store");
         let rows = (clients + pianos + entries) as f64;
+        let baseline = resident_kib("VmRSS");
+        reset_peak();
         let started = Instant::now();
         let report = v4_migration::migrate(&export, &store, false)
             .await
             .expect("migrate");
         let first = started.elapsed().as_secs_f64();
+        let first_peak = resident_kib("VmHWM");
         assert_eq!(report.rejected(), 0);
+        drop(report);
+        reset_peak();
         let started = Instant::now();
         let again = v4_migration::migrate(&export, &store, false)
             .await
             .expect("migrate again");
         let second = started.elapsed().as_secs_f64();
+        let second_peak = resident_kib("VmHWM");
         assert!(!again.changed());
         println!(
             "\n== V4 migration: {entries} timeline rows, {clients} clients, {pianos} pianos =="
         );
         println!(
-            "first import            {first:>7.2} s   {:>9.0} rows/s",
-            rows / first
+            "first import            {first:>7.2} s   {:>9.0} rows/s   peak RSS {:>6.1} MiB",
+            rows / first,
+            first_peak as f64 / 1024.0
         );
         println!(
-            "re-run (nothing changes){second:>7.2} s   {:>9.0} rows/s",
-            rows / second
+            "re-run (nothing changes){second:>7.2} s   {:>9.0} rows/s   peak RSS {:>6.1} MiB",
+            rows / second,
+            second_peak as f64 / 1024.0
+        );
+        println!(
+            "resident before the import {:>6.1} MiB (runtime and the open store)",
+            baseline as f64 / 1024.0
         );
     });
+}
+
+/// A line of `/proc/self/status` in KiB (`VmRSS` now, `VmHWM` the peak since the last reset);
+/// 0 where there is no procfs.
+fn resident_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the peak resident size to the current one (Linux: `clear_refs` 5), so each run's
+/// peak is its own.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

@@ -88,6 +88,60 @@ pub fn to_markdown(report: &Report) -> String {
             v.detail
         );
     }
+    let dropped: Vec<_> = report
+        .tables
+        .iter()
+        .flat_map(|t| t.dropped_columns.iter().map(move |d| (t, d)))
+        .collect();
+    if !dropped.is_empty() {
+        let _ = writeln!(md, "\n## Columns not imported\n");
+        let _ = writeln!(md, "| file | column | why |");
+        let _ = writeln!(md, "| --- | --- | --- |");
+        for (t, d) in dropped {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                t.file.as_deref().unwrap_or(&t.table),
+                d.column,
+                d.reason.replace('|', "\\|")
+            );
+        }
+    }
+    let absent: Vec<_> = report
+        .tables
+        .iter()
+        .filter(|t| t.file.is_some() && !t.absent_columns.is_empty())
+        .collect();
+    if !absent.is_empty() {
+        let _ = writeln!(md, "\n## Columns the files do not carry\n");
+        let _ = writeln!(
+            md,
+            "Left as they were on rows that already existed; new rows got the column's default.\n"
+        );
+        for t in absent {
+            let _ = writeln!(md, "- {}: {}", t.table, t.absent_columns.join(", "));
+        }
+    }
+    let warnings: Vec<_> = report.tables.iter().flat_map(|t| &t.warnings).collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Rows stored with a value left out ({})\n",
+            warnings.len()
+        );
+        let _ = writeln!(md, "| file | line | column | reason |");
+        let _ = writeln!(md, "| --- | ---: | --- | --- |");
+        for r in warnings {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                r.file,
+                r.line,
+                r.column,
+                r.reason.replace('|', "\\|")
+            );
+        }
+    }
     let rejected: Vec<_> = report.tables.iter().flat_map(|t| &t.rejections).collect();
     if !rejected.is_empty() {
         let _ = writeln!(md, "\n## Rejected rows ({})\n", rejected.len());

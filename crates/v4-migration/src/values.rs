@@ -59,8 +59,10 @@ pub fn date(text: &str) -> Result<Date, String> {
         .get(0..3)
         .map(|p| (p[0], p[1], p[2]))
     {
+        // Each part checked whole: `300/01/2024` is not day 44 of January.
         let num = |s: &str| s.trim().parse::<i16>().map_err(|_| not_a_date(text));
-        return Date::new(num(y)?, num(m)? as i8, num(d)? as i8).map_err(|_| not_a_date(text));
+        let part = |s: &str| i8::try_from(num(s)?).map_err(|_| not_a_date(text));
+        return Date::new(num(y)?, part(m)?, part(d)?).map_err(|_| not_a_date(text));
     }
     if t.len() > 10
         && t.is_char_boundary(10)
@@ -85,18 +87,59 @@ pub fn boolean(text: &str) -> Result<bool, String> {
     }
 }
 
+/// The largest amount a V4 file may hold, in cents (ten million dollars): far above any
+/// piano shop's invoice, and far enough below `i64::MAX` that sums and differences of
+/// amounts cannot overflow.
+pub const MAX_CENTS: i64 = 1_000_000_000;
+
+/// The largest quantity (hundredths): one million units.
+pub const MAX_HUNDREDTHS: i64 = 100_000_000;
+
 pub fn money(text: &str) -> Result<Cents, String> {
-    text.parse::<Cents>().map_err(|e| e.to_string())
+    let cents = text.parse::<Cents>().map_err(|e| e.to_string())?;
+    if cents.0.abs() > MAX_CENTS {
+        return Err(format!(
+            "`{text}` is beyond the largest amount accepted ({})",
+            Cents(MAX_CENTS)
+        ));
+    }
+    Ok(cents)
 }
 
 pub fn quantity(text: &str) -> Result<Hundredths, String> {
-    text.parse::<Hundredths>().map_err(|e| e.to_string())
+    let q = text.parse::<Hundredths>().map_err(|e| e.to_string())?;
+    if q.0.abs() > MAX_HUNDREDTHS {
+        return Err(format!(
+            "`{text}` is beyond the largest quantity accepted (1000000)"
+        ));
+    }
+    Ok(q)
 }
 
-pub fn integer(text: &str) -> Result<i64, String> {
-    text.trim()
-        .parse::<i64>()
-        .map_err(|_| format!("`{text}` is not a whole number"))
+/// A whole number within `min..=max`.
+pub fn bounded(min: i64, max: i64) -> impl Fn(&str) -> Result<i64, String> {
+    move |text| {
+        let n = text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("`{text}` is not a whole number"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("`{text}` is outside {min}–{max}"))
+        }
+    }
+}
+
+/// One of a list of values (an enumeration of Gazelle's), ignoring case; stored as listed.
+pub fn one_of(allowed: &'static [&'static str]) -> impl Fn(&str) -> Result<String, String> {
+    move |text| {
+        allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(text.trim()))
+            .map(|a| (*a).to_owned())
+            .ok_or_else(|| format!("`{text}` is not one of {}", allowed.join(", ")))
+    }
 }
 
 /// A company name reduced for comparison: case, accents, punctuation, spaces.
@@ -144,6 +187,10 @@ mod tests {
         );
         assert!(instant("2024-13-45").is_err());
         assert!(date("yesterday").is_err());
+        // Parts beyond an i8 used to wrap (300 → 44) and make a real date.
+        assert!(date("257/01/2024").is_err(), "day 257 (wrapped to 1)");
+        assert!(date("01/257/2024").is_err(), "month 257 (wraps to 1)");
+        assert!(date("31/04/2024").is_err(), "30 days in April");
     }
 
     #[test]
@@ -154,5 +201,10 @@ mod tests {
         assert_eq!(present(" NULL "), None);
         assert_eq!(present(""), None);
         assert_eq!(normalise("  Théâtre  d'Outremont! "), "theatre d outremont");
+        assert_eq!(one_of(&["PAID", "UNPAID"])("paid").unwrap(), "PAID");
+        assert!(one_of(&["PAID", "UNPAID"])("PAYÉ").is_err());
+        assert!(bounded(0, 10)("11").is_err() && bounded(0, 10)("-1").is_err());
+        assert!(money("10000000.01").is_err() && money("10000000.00").is_ok());
+        assert!(money("douze").is_err());
     }
 }

@@ -381,3 +381,344 @@ async fn a_fatal_error_leaves_the_database_as_it_was() {
 fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
     csv::Reader::from_reader(text.as_bytes())
 }
+
+/// Every file of a report accounts for each row it read, and names every rejection.
+fn assert_accounted(report: &v4_migration::Report) {
+    for t in report.tables.iter().filter(|t| t.file.is_some()) {
+        assert_eq!(
+            t.read,
+            t.imported + t.updated + t.unchanged + t.rejected,
+            "{}: read = imported + updated + unchanged + rejected",
+            t.table
+        );
+        assert_eq!(t.rejected as usize, t.rejections.len(), "{}", t.table);
+        for r in &t.rejections {
+            assert!(
+                r.line > 1 && !r.reason.is_empty() && !r.raw.is_empty(),
+                "{r:?}"
+            );
+        }
+    }
+    assert!(report.valid(), "{:?}", report.validation);
+}
+
+async fn one_text(store: &Store, sql: &str) -> Option<String> {
+    sqlx::query_scalar(sql)
+        .fetch_optional(store.reader())
+        .await
+        .unwrap()
+        .flatten()
+}
+
+/// The issue's cases 1, 3 and 5, and a bad value of every other kind: each rejects its row,
+/// named by column; nothing is stored with a default in place of what could not be read.
+#[tokio::test]
+async fn every_unreadable_value_rejects_its_row_and_names_its_column() {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path();
+    write(
+        dir,
+        "Users.csv",
+        b"Id,FirstName,AccessLevel,IsSchedulable\nusr_T1,Luc,TECHNICIAN,oui\nusr_T2,Eve,technician,peut-etre\nusr_T3,Max,CHEF,1\n",
+    );
+    write(
+        dir,
+        "Clients.csv",
+        b"Id,CompanyName,Status\ncli_A,Salle A,ACTIVE\ncli_SHORT,Salle B\ncli_LONG,Salle C,ACTIVE,extra\n",
+    );
+    write(
+        dir,
+        "Products.csv",
+        b"Id,Name,Sku,UnitCost,RetailPrice\nmit_OK,Accord,ACC-1,12.50,145.00\nmit_BAD,Housse,HOU-1,douze,189.99\nmit_HUGE,Piano,PNO-1,1.00,99999999999.00\n",
+    );
+    write(
+        dir,
+        "Inventory.csv",
+        b"Id,ProductId,TechnicianId,Quantity,ReorderThreshold,UpdatedAt\n1,mit_OK,usr_T1,3,5,2023-06-01 09:30:00\n2,mit_OK,usr_T1,4,5,2023-06-02 09:30:00\n3,mit_OK,usr_T3,-2,5,\n",
+    );
+    write(
+        dir,
+        "Invoices.csv",
+        b"Id,ClientId,Number,InvoiceDate,Status,SubTotal,Total\nINV1,cli_A,1,11/11/2024,PAID,10.00,10.00\nINV_D,cli_A,2,257/01/2024,PAID,1.00,1.00\nINV_M,cli_A,3,01/257/2024,PAID,1.00,1.00\nINV_A,cli_A,4,31/04/2024,PAID,1.00,1.00\nINV_S,cli_A,5,2024-01-01,PAYEE,1.00,1.00\n",
+    );
+    write(
+        dir,
+        "InvoiceItems.csv",
+        b"Id,InvoiceId,Description,Quantity,Amount,Total\nII1,INV1,Accord,1,10.00,10.00\nII2,INV1,Cordes,beaucoup,1.00,1.00\n",
+    );
+    write(
+        dir,
+        "Appointments.csv",
+        b"Id,ClientId,TechnicianId,StartAt,Duration,EventType\nevt_1,cli_A,usr_T1,2024-11-11 09:00:00,60,APPOINTMENT\nevt_2,cli_A,usr_T1,2024-11-12 09:00:00,60,RENDEZVOUS\nevt_3,cli_A,usr_T1,2024-11-13 09:00:00,9223372036854775807,APPOINTMENT\n",
+    );
+    let db = tempfile::tempdir().unwrap();
+    let store = store_in(db.path()).await;
+    let report = v4_migration::migrate(dir, &store, false).await.unwrap();
+    assert_accounted(&report);
+
+    let rejected = |file: &str, line: u64, column: &str, says: &str| {
+        let r = rejection(table(&report, file), line);
+        assert_eq!(r.column, column, "{r:?}");
+        assert!(r.reason.contains(says), "{r:?}");
+    };
+    // Case 1: `douze` is not money: the row is rejected, nothing of it stored.
+    rejected("Products", 3, "UnitCost", "douze");
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT Name FROM Products WHERE ExternalId = 'mit_BAD'"
+        )
+        .await,
+        None
+    );
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT Sku || ' ' || UnitCostCents FROM Products WHERE ExternalId = 'mit_OK'"
+        )
+        .await
+        .as_deref(),
+        Some("ACC-1 1250")
+    );
+    rejected("Products", 4, "RetailPrice", "largest amount");
+    // Case 5: a day or month beyond its range is refused, not wrapped into another date.
+    rejected("Invoices", 3, "InvoiceDate", "257/01/2024");
+    rejected("Invoices", 4, "InvoiceDate", "01/257/2024");
+    rejected("Invoices", 5, "InvoiceDate", "31/04/2024");
+    rejected("Invoices", 6, "Status", "PAYEE");
+    rejected("InvoiceItems", 3, "Quantity", "beaucoup");
+    rejected("Users", 3, "IsSchedulable", "peut-etre");
+    rejected("Users", 4, "AccessLevel", "CHEF");
+    rejected("Appointments", 3, "EventType", "RENDEZVOUS");
+    rejected("Appointments", 4, "Duration", "outside");
+    // Rows of the wrong length.
+    rejected("Clients", 3, "", "2 fields where the header has 3");
+    rejected("Clients", 4, "", "4 fields where the header has 3");
+    // Stock: a duplicate line, a negative quantity.
+    rejected("Inventory", 3, "ProductId, TechnicianId", "duplicate");
+    rejected("Inventory", 4, "Quantity", "`-2` is outside 0–1000000");
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT Status FROM Users WHERE ExternalId = 'usr_T2'"
+        )
+        .await,
+        None,
+        "the rejected user is not stored"
+    );
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT AccessLevel FROM Users WHERE ExternalId = 'usr_T1'"
+        )
+        .await
+        .as_deref(),
+        Some("TECHNICIAN")
+    );
+    // Case 3: the stock line's time is the file's, not the import's.
+    assert_eq!(
+        one_text(&store, "SELECT UpdatedAt FROM Inventory")
+            .await
+            .as_deref(),
+        Some("2023-06-01T13:30:00Z")
+    );
+    // The V4 row number of a stock line has no V5 home: said so.
+    let inventory = table(&report, "Inventory");
+    assert_eq!(inventory.dropped_columns.len(), 1, "{inventory:?}");
+    assert_eq!(inventory.dropped_columns[0].column, "Id");
+    assert!(
+        v4_migration::report::to_markdown(&report)
+            .contains("| Inventory.csv | Id | V4's row number")
+    );
+}
+
+/// Case 2: a file cut inside a quoted field stops the migration, naming the file and the
+/// offset, and the database keeps what it had.
+#[tokio::test]
+async fn a_truncated_file_is_fatal_and_changes_nothing() {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path();
+    let whole = "Id,CompanyName,Address,CreatedAt,UpdatedAt\ncli_A,Salle A,\"1 rue A\nMontréal\",2019-03-02 14:00:00,2020-01-01 10:00:00\ncli_B,Salle B,\"2 rue B\nLaval\",2019-03-02 14:00:00,2020-01-01 10:00:00\n";
+    write(dir, "Clients.csv", whole.as_bytes());
+    let db = tempfile::tempdir().unwrap();
+    let store = store_in(db.path()).await;
+    assert_accounted(&v4_migration::migrate(dir, &store, false).await.unwrap());
+
+    // The same export cut in the middle of the second address, and a second file that is
+    // fine: nothing of either is written.
+    let cut = whole.find("Laval").unwrap();
+    write(dir, "Clients.csv", &whole.as_bytes()[..cut]);
+    write(dir, "Pianos.csv", b"Id,ClientId,Make\nins_1,cli_A,Yamaha\n");
+    let err = v4_migration::migrate(dir, &store, false).await.unwrap_err();
+    let opened = whole.find("\"2 rue B").unwrap();
+    let message = err.to_string();
+    assert!(
+        message.contains("Clients.csv")
+            && message.contains(&format!(
+                "ends inside a quoted field opened at byte {opened} (line 4)"
+            )),
+        "{message}"
+    );
+    let b = one_text(
+        &store,
+        "SELECT Address || '|' || CreatedAt || '|' || UpdatedAt FROM Clients WHERE ExternalId = 'cli_B'",
+    )
+    .await;
+    assert_eq!(
+        b.as_deref(),
+        Some("2 rue B\nLaval|2019-03-02T19:00:00Z|2020-01-01T15:00:00Z")
+    );
+    assert_eq!(
+        one_text(&store, "SELECT Make FROM Pianos").await,
+        None,
+        "nothing of the run was written"
+    );
+}
+
+/// A UTF-8 file with one byte that is not UTF-8 is damaged, not Windows-1252: importing it
+/// as Windows-1252 would turn every accent of the file into two wrong letters.
+#[tokio::test]
+async fn a_stray_byte_in_a_utf8_file_is_fatal_with_its_offset() {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path();
+    let mut bytes = "Id,CompanyName\ncli_A,Théâtre\ncli_B,Caf"
+        .as_bytes()
+        .to_vec();
+    let offset = bytes.len();
+    bytes.extend_from_slice(b"\xE9\ncli_C,Salle\n");
+    write(dir, "Clients.csv", &bytes);
+    let db = tempfile::tempdir().unwrap();
+    let store = store_in(db.path()).await;
+    let err = v4_migration::migrate(dir, &store, false).await.unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "Clients.csv: not valid UTF-8 at byte {offset} (line 3)"
+        )),
+        "{err}"
+    );
+    // With a byte-order mark the file says it is UTF-8: the same.
+    let mut with_bom = b"\xEF\xBB\xBFId,CompanyName\ncli_B,Caf".to_vec();
+    with_bom.extend_from_slice(b"\xE9\n");
+    write(dir, "Clients.csv", &with_bom);
+    let err = v4_migration::migrate(dir, &store, false).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not valid UTF-8 at byte 27 (line 2)"),
+        "{err}"
+    );
+    assert_eq!(
+        one_text(&store, "SELECT CompanyName FROM Clients").await,
+        None
+    );
+
+    // A whole file in Windows-1252 is still read as such.
+    let (encoded, _, _) = encoding_rs::WINDOWS_1252.encode("Id,CompanyName\ncli_B,Café\n");
+    write(dir, "Clients.csv", &encoded);
+    let report = v4_migration::migrate(dir, &store, false).await.unwrap();
+    assert_eq!(
+        table(&report, "Clients").encoding.as_deref(),
+        Some("Windows-1252")
+    );
+    assert_eq!(
+        one_text(&store, "SELECT CompanyName FROM Clients")
+            .await
+            .as_deref(),
+        Some("Café")
+    );
+}
+
+/// A corrected file that carries fewer columns updates only what it carries.
+#[tokio::test]
+async fn a_file_without_a_column_leaves_that_column_as_it_was() {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path();
+    write(
+        dir,
+        "Clients.csv",
+        b"Id,CompanyName,Phone,Address,CreatedAt\ncli_A,Salle A,514-555-0100,1 rue A,2019-03-02\n",
+    );
+    write(
+        dir,
+        "Products.csv",
+        b"Id,Name,Sku,UnitCost\nmit_1,Accord,ACC-1,12.50\n",
+    );
+    let db = tempfile::tempdir().unwrap();
+    let store = store_in(db.path()).await;
+    assert_accounted(&v4_migration::migrate(dir, &store, false).await.unwrap());
+
+    write(
+        dir,
+        "Clients.csv",
+        b"Id,CompanyName,Phone,Adress\ncli_A,Salle A,514-555-0199,faute de frappe\n",
+    );
+    write(dir, "Products.csv", b"Id,Name\nmit_1,Accord standard\n");
+    let report = v4_migration::migrate(dir, &store, false).await.unwrap();
+    assert_accounted(&report);
+    let clients = table(&report, "Clients");
+    assert_eq!(clients.updated, 1);
+    assert!(
+        clients.absent_columns.iter().any(|c| c == "Address")
+            && clients.absent_columns.iter().any(|c| c == "CreatedAt"),
+        "{:?}",
+        clients.absent_columns
+    );
+    assert_eq!(
+        clients.dropped_columns,
+        vec![v4_migration::DroppedColumn {
+            column: "Adress".into(),
+            reason: "not a column of V4's Clients table: not imported".into()
+        }]
+    );
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT Phone || '|' || Address || '|' || CreatedAt FROM Clients"
+        )
+        .await
+        .as_deref(),
+        Some("514-555-0199|1 rue A|2019-03-02T05:00:00Z")
+    );
+    assert_eq!(
+        one_text(
+            &store,
+            "SELECT Name || '|' || Sku || '|' || UnitCostCents FROM Products"
+        )
+        .await
+        .as_deref(),
+        Some("Accord standard|ACC-1|1250")
+    );
+}
+
+/// Long files are read in batches: every row of a file longer than one batch is accounted
+/// for, and a bad row deep in it is reported with its own line.
+#[tokio::test]
+async fn a_file_longer_than_a_batch_is_read_whole_with_lines_right() {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path();
+    let mut csv = String::from("Id,CompanyName,Address,CreatedAt\r\n");
+    let rows = v4_migration::BATCH * 2 + 17;
+    for i in 0..rows {
+        // Every row's address spans two lines (CRLF inside quotes).
+        let created = if i == rows - 3 {
+            "2024-02-30"
+        } else {
+            "2024-02-01"
+        };
+        csv.push_str(&format!(
+            "cli_{i},Client {i},\"{i} rue\r\nVille\",{created}\r\n"
+        ));
+    }
+    write(dir, "Clients.csv", csv.as_bytes());
+    let db = tempfile::tempdir().unwrap();
+    let store = store_in(db.path()).await;
+    let report = v4_migration::migrate(dir, &store, false).await.unwrap();
+    assert_accounted(&report);
+    let clients = table(&report, "Clients");
+    assert_eq!(
+        (clients.read, clients.imported, clients.rejected),
+        (rows as u64, rows as u64 - 1, 1)
+    );
+    // Header on line 1, row i on lines 2 + 2i and 3 + 2i.
+    let bad = rejection(clients, 2 + 2 * (rows as u64 - 3));
+    assert_eq!(bad.column, "CreatedAt");
+}

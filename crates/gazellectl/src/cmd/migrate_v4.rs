@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::{EXIT_BUSY, EXIT_FAILED};
+use crate::{EXIT_BUSY, EXIT_FAILED, EXIT_INVALID_DATA};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -81,6 +81,24 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
                 t.table, t.read, t.imported, t.updated, t.unchanged, t.rejected
             );
         }
+        for t in report
+            .tables
+            .iter()
+            .filter(|t| !t.dropped_columns.is_empty())
+        {
+            for d in &t.dropped_columns {
+                println!(
+                    "not imported: {}.{}: {}",
+                    t.file.as_deref().unwrap_or(&t.table),
+                    d.column,
+                    d.reason
+                );
+            }
+        }
+        let warnings: usize = report.tables.iter().map(|t| t.warnings.len()).sum();
+        if warnings > 0 {
+            println!("{warnings} rows stored with a value left out: see the report");
+        }
         for v in &report.validation {
             println!(
                 "{} {}: {}",
@@ -104,7 +122,15 @@ pub fn run(file: Option<&Path>, args: Args) -> ExitCode {
                     json.display(),
                     rejects.display()
                 );
-                ExitCode::SUCCESS
+                if report.valid() {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "gazellectl: the migration's checks failed (FAIL above): see {}",
+                        report_path.display()
+                    );
+                    ExitCode::from(EXIT_INVALID_DATA)
+                }
             }
             Err(e) => {
                 eprintln!(
