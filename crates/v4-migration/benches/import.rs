@@ -8,7 +8,12 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("export");
     std::fs::create_dir_all(&export).expect("export dir");
-    let (clients, pianos, entries) = (4_000, 1_000, 200_000);
+    // `V4_BENCH_ENTRIES` changes the timeline's length, to see how memory grows with it.
+    let entries: usize = std::env::var("V4_BENCH_ENTRIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
+    let (clients, pianos) = (4_000, 1_000);
     let mut csv = String::from("Id,CompanyName,Status,CreatedAt\n");
     for c in 0..clients {
         let _ = writeln!(csv, "cli_{c:016},Client {c},ACTIVE,2019-03-02 14:00:00");
@@ -30,7 +35,8 @@ fn main() {
     }
     std::fs::write(export.join("TimelineEntries.csv"), &csv).expect("write");
     drop(csv);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // As `gazellectl migrate-v4` runs it: one thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
