@@ -376,10 +376,15 @@ impl Detectors {
                     first_name: appointment.technician_first_name.as_deref(),
                     time,
                     client: &appointment.company_name,
-                    piano: piano_name(
-                        appointment.piano_make.as_deref(),
-                        appointment.piano_model.as_deref(),
-                    ),
+                    // Every piano of the appointment (a conservatory day has several).
+                    piano: (!appointment.pianos.is_empty()).then(|| {
+                        appointment
+                            .pianos
+                            .iter()
+                            .map(store::appointment_pianos::AppointmentPiano::label)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
                     duration_minutes: appointment.duration,
                 };
                 let composed = message::unconfirmed(&facts, to.language);

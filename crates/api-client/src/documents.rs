@@ -108,8 +108,23 @@ query!(
     )
 );
 
-pub(crate) const EVENT_FIELDS: &str = "id title start duration isAllDay notes type status confirmedByClient createdAt updatedAt \
-    client { id } user { id } allEventPianos { nodes { piano { id } } }";
+/// Pianos that come with each event; an event with more (a conservatory day) is completed
+/// with [`EVENT_PIANOS`].
+pub const PIANOS_PER_EVENT: u32 = 10;
+
+pub(crate) const EVENT_FIELDS: &str = const_format::concatcp!(
+    "id title start duration isAllDay notes type status confirmedByClient createdAt updatedAt \
+    client { id } user { id } allEventPianos(first: ",
+    PIANOS_PER_EVENT,
+    ") { nodes { piano { id } } pageInfo { hasNextPage endCursor } }"
+);
+
+query!(
+    EVENT_PIANOS,
+    "EventPianos",
+    "query EventPianos($eventId: String!, $first: Int, $after: String) { event(eventId: $eventId) { \
+     allEventPianos(first: $first, after: $after) { nodes { piano { id } } pageInfo { hasNextPage endCursor } totalCount } } }"
+);
 
 query!(
     EVENTS,
@@ -375,6 +390,7 @@ pub const ALL: &[Operation] = &[
     CLIENT_CONTACTS,
     PIANOS,
     EVENTS,
+    EVENT_PIANOS,
     EVENT,
     CLIENT,
     PIANO,

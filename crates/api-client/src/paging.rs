@@ -153,48 +153,83 @@ impl Guard {
 impl GazelleClient {
     /// Completes the contacts of the clients whose first page of `allContacts` (which comes
     /// with each clients page) said there were more: the rest is read by
-    /// `client(id).allContacts`, page by page, under the same guard as any paged read. Rare
-    /// (a client with more than [`crate::documents::CONTACTS_PER_CLIENT`] contacts), so one
-    /// client at a time.
+    /// `client(id).allContacts`. Rare (a client with more than
+    /// [`crate::documents::CONTACTS_PER_CLIENT`] contacts), so one client at a time.
     pub async fn complete_contacts(
         &self,
         clients: &mut [crate::model::Client],
     ) -> Result<(), ApiError> {
-        let operation = crate::documents::CLIENT_CONTACTS;
         for client in clients {
-            let Some(contacts) = client.all_contacts.as_mut() else {
-                continue;
-            };
-            let mut after = contacts.page_info.end_cursor.clone();
-            let mut more = contacts.page_info.has_next_page;
-            let mut guard = Guard::new(after.clone(), self.options().page_size);
-            while more {
-                let variables = serde_json::json!({
-                    "clientId": client.id,
-                    "first": self.options().page_size,
-                    "after": after,
-                });
-                let data: Value = self.execute(operation, variables).await?;
-                let page: Page<crate::model::Contact> = decode(
-                    operation.name,
-                    "data.client.allContacts",
-                    data.pointer("/client/allContacts")
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                )?;
-                guard
-                    .check(&page, after.as_deref())
-                    .map_err(|message| ApiError::Paging {
-                        operation: operation.name.to_owned(),
-                        cursor: after.clone(),
-                        message,
-                    })?;
-                more = page.page_info.has_next_page;
-                after = page.page_info.end_cursor.clone();
-                contacts.nodes.extend(page.nodes);
+            if let Some(contacts) = client.all_contacts.as_mut() {
+                self.read_rest(
+                    crate::documents::CLIENT_CONTACTS,
+                    ("clientId", &client.id),
+                    "/client/allContacts",
+                    contacts,
+                )
+                .await?;
             }
-            contacts.page_info.has_next_page = false;
         }
+        Ok(())
+    }
+
+    /// Completes the pianos of the events whose first page of `allEventPianos` said there
+    /// were more (more than [`crate::documents::PIANOS_PER_EVENT`]): the rest is read by
+    /// `event(eventId).allEventPianos`.
+    pub async fn complete_event_pianos(
+        &self,
+        events: &mut [crate::model::Event],
+    ) -> Result<(), ApiError> {
+        for event in events {
+            if let Some(pianos) = event.all_event_pianos.as_mut() {
+                self.read_rest(
+                    crate::documents::EVENT_PIANOS,
+                    ("eventId", &event.id),
+                    "/event/allEventPianos",
+                    pianos,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the pages of a nested list after the one `page` holds, under the same guard
+    /// as any paged read, and appends them to it.
+    async fn read_rest<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        (id_name, id): (&str, &str),
+        pointer: &str,
+        page: &mut Page<T>,
+    ) -> Result<(), ApiError> {
+        let mut after = page.page_info.end_cursor.clone();
+        let mut more = page.page_info.has_next_page;
+        let mut guard = Guard::new(after.clone(), self.options().page_size);
+        while more {
+            let variables = serde_json::json!({
+                id_name: id,
+                "first": self.options().page_size,
+                "after": after,
+            });
+            let data: Value = self.execute(operation, variables).await?;
+            let next: Page<T> = decode(
+                operation.name,
+                &format!("data{}", pointer.replace('/', ".")),
+                data.pointer(pointer).cloned().unwrap_or(Value::Null),
+            )?;
+            guard
+                .check(&next, after.as_deref())
+                .map_err(|message| ApiError::Paging {
+                    operation: operation.name.to_owned(),
+                    cursor: after.clone(),
+                    message,
+                })?;
+            more = next.page_info.has_next_page;
+            after = next.page_info.end_cursor.clone();
+            page.nodes.extend(next.nodes);
+        }
+        page.page_info.has_next_page = false;
         Ok(())
     }
 }

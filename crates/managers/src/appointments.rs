@@ -114,12 +114,25 @@ impl<'a> Appointments<'a> {
                 .saturating_add(minutes_span(e.duration.unwrap_or(60)))
                 .unwrap_or(s);
             if s < end && start < f {
+                // Every piano of the other appointment: the one a person recognises may not be
+                // the first (a conservatory day).
+                let pianos = e
+                    .pianos
+                    .iter()
+                    .map(|p| p.label())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 warnings.push(format!(
-                    "overlaps {} «{}» {}–{} of {technician}",
+                    "overlaps {} «{}» {}–{} of {technician}{}",
                     e.kind.to_lowercase(),
                     e.title.unwrap_or_default(),
                     self.local(s),
-                    f.to_zoned(self.tz.clone()).strftime("%H:%M")
+                    f.to_zoned(self.tz.clone()).strftime("%H:%M"),
+                    if pianos.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({pianos})")
+                    }
                 ));
             }
         }
@@ -485,8 +498,15 @@ pub fn ics_events(appointments: &[local::LocalAppointment]) -> String {
             format!("DTEND:{}", ics_time(end)),
             format!("SUMMARY:{}", ics_text(&summary)),
         ];
-        if let Some(notes) = a.notes.as_deref().filter(|n| !n.is_empty()) {
-            lines.push(format!("DESCRIPTION:{}", ics_text(notes)));
+        // Every piano of the appointment, then the notes.
+        let mut description: Vec<String> = a
+            .pianos
+            .iter()
+            .map(|p| format!("Piano : {}", p.label()))
+            .collect();
+        description.extend(a.notes.clone().filter(|n| !n.is_empty()));
+        if !description.is_empty() {
+            lines.push(format!("DESCRIPTION:{}", ics_text(&description.join("\n"))));
         }
         lines.push(format!(
             "STATUS:{}",
@@ -581,13 +601,28 @@ mod tests {
             company_name:
                 "Salle Bourgie — Musée des beaux-arts de Montréal, salle de concert principale"
                     .into(),
-            piano_external_id: None,
+            pianos: vec![
+                store::appointment_pianos::AppointmentPiano {
+                    external_id: "ins_1".into(),
+                    make: Some("Steinway & Sons".into()),
+                    model: Some("D-274".into()),
+                    location: Some("Scène".into()),
+                },
+                store::appointment_pianos::AppointmentPiano {
+                    external_id: "ins_2".into(),
+                    ..Default::default()
+                },
+            ],
         };
         let text = ics(&[a], Some("usr_1"));
         assert!(text.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
         assert!(text.contains("DTSTART:20260116T013000Z\r\nDTEND:20260116T033000Z\r\n"));
         assert!(text.contains("SUMMARY:Accord\\, réglage\\; pédale"));
-        assert!(text.contains("DESCRIPTION:Sonner à la porte arrière\\nCode 1234"));
+        let unfolded = text.replace("\r\n ", "");
+        assert!(
+            unfolded.contains("DESCRIPTION:Piano : Steinway & Sons D-274 (Scène)\\nPiano : ins_2\\nSonner à la porte arrière\\nCode 1234"),
+            "{unfolded}"
+        );
         assert!(text.contains("STATUS:CONFIRMED"));
         assert!(
             text.lines().all(|l| l.trim_end_matches('\r').len() <= 75),

@@ -496,9 +496,9 @@ pub struct UpcomingAppointment {
     pub company_name: String,
     pub client_tags: Option<String>,
     pub client_type: Option<String>,
-    pub piano_make: Option<String>,
-    pub piano_model: Option<String>,
-    pub piano_location: Option<String>,
+    /// Every piano of the appointment, in order.
+    #[sqlx(json)]
+    pub pianos: Vec<crate::appointment_pianos::AppointmentPiano>,
     pub technician_first_name: Option<String>,
     pub technician_email: Option<String>,
 }
@@ -510,14 +510,13 @@ pub async fn unconfirmed_appointments(
     from: &str,
     to: &str,
 ) -> Result<Vec<UpcomingAppointment>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT a.ExternalId, a.TechnicianId, a.StartAt, a.Duration, a.Description, a.Notes,
                 c.ExternalId AS ClientExternalId, c.CompanyName, c.Tags AS ClientTags, c.ClientType,
-                p.Make AS PianoMake, p.Model AS PianoModel, p.Location AS PianoLocation,
+                {} AS Pianos,
                 u.FirstName AS TechnicianFirstName, u.Email AS TechnicianEmail
          FROM Appointments a
          JOIN Clients c ON c.Id = a.ClientId
-         LEFT JOIN Pianos p ON p.Id = a.PianoId
          LEFT JOIN Users u ON u.ExternalId = a.TechnicianId
          WHERE a.StartAt >= ?1 AND a.StartAt < ?2
            AND a.EventType = 'APPOINTMENT' AND a.AppointmentStatus = 'ACTIVE'
@@ -526,7 +525,8 @@ pub async fn unconfirmed_appointments(
            AND a.TechnicianId <> '' AND a.TechnicianId <> 'unassigned'
            AND instr(upper(COALESCE(a.Description, '') || ' ' || COALESCE(a.Notes, '')), 'MEMO') = 0
          ORDER BY a.StartAt, a.Id",
-    )
+        crate::appointment_pianos::PIANOS_JSON
+    ))
     .bind(from)
     .bind(to)
     .fetch_all(pool)

@@ -2,6 +2,8 @@
 //! edits, stock movements) and what the push reads back. Every write takes the caller's
 //! transaction, so an edit and its outbox entry commit together.
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -275,17 +277,25 @@ pub struct LocalAppointment {
     pub client_id: i64,
     pub client_external_id: Option<String>,
     pub company_name: String,
-    pub piano_external_id: Option<String>,
+    /// Every piano of the appointment, in Gazelle's order (`AppointmentPianos`).
+    #[sqlx(json)]
+    pub pianos: Vec<crate::appointment_pianos::AppointmentPiano>,
 }
 
-const APPOINTMENT_SELECT: &str = "SELECT a.Id, a.ExternalId, a.TechnicianId, a.Description, a.AppointmentStatus,
+static APPOINTMENT_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT a.Id, a.ExternalId, a.TechnicianId, a.Description, a.AppointmentStatus,
         a.EventType, a.StartAt, a.Duration, COALESCE(a.IsAllDay, 0) AS IsAllDay, a.Notes,
         COALESCE(a.ConfirmedByClient, 0) AS ConfirmedByClient, a.UpdatedAt,
-        c.Id AS ClientId, c.ExternalId AS ClientExternalId, c.CompanyName, p.ExternalId AS PianoExternalId
-     FROM Appointments a JOIN Clients c ON c.Id = a.ClientId LEFT JOIN Pianos p ON p.Id = a.PianoId";
+        c.Id AS ClientId, c.ExternalId AS ClientExternalId, c.CompanyName,
+        {} AS Pianos
+     FROM Appointments a JOIN Clients c ON c.Id = a.ClientId",
+        crate::appointment_pianos::PIANOS_JSON
+    )
+});
 
 pub async fn appointment(conn: &mut SqliteConnection, id: i64) -> Result<Option<LocalAppointment>> {
-    sqlx::query_as(&format!("{APPOINTMENT_SELECT} WHERE a.Id = ?1"))
+    sqlx::query_as(&format!("{} WHERE a.Id = ?1", *APPOINTMENT_SELECT))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -300,8 +310,9 @@ pub async fn appointments_between(
     to: &str,
 ) -> Result<Vec<LocalAppointment>> {
     sqlx::query_as(&format!(
-        "{APPOINTMENT_SELECT} WHERE a.StartAt >= ?1 AND a.StartAt < ?2 AND a.DeletedAt IS NULL
-           AND (?3 IS NULL OR a.TechnicianId = ?3) ORDER BY a.StartAt, a.Id"
+        "{} WHERE a.StartAt >= ?1 AND a.StartAt < ?2 AND a.DeletedAt IS NULL
+           AND (?3 IS NULL OR a.TechnicianId = ?3) ORDER BY a.StartAt, a.Id",
+        *APPOINTMENT_SELECT
     ))
     .bind(from)
     .bind(to)
@@ -387,6 +398,9 @@ pub struct Busy {
     pub start_at: String,
     pub duration: Option<i64>,
     pub local_id: i64,
+    /// An appointment's pianos (none for a personal block).
+    #[sqlx(json)]
+    pub pianos: Vec<crate::appointment_pianos::AppointmentPiano>,
 }
 
 /// The technician's events that may overlap `[from, to)`: anything starting before `to`
@@ -397,22 +411,28 @@ pub async fn technician_events(
     earliest_start: &str,
     to: &str,
 ) -> Result<Vec<Busy>> {
-    sqlx::query_as(
-        "SELECT EventType AS Kind, Description AS Title, StartAt, Duration, Id AS LocalId FROM Appointments
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT EventType AS Kind, Description AS Title, StartAt, Duration, Id AS LocalId,
+                {} AS Pianos
+         FROM Appointments a
          WHERE TechnicianId = ?1 AND StartAt >= ?2 AND StartAt < ?3 AND DeletedAt IS NULL
            AND AppointmentStatus NOT IN ('CANCELED', 'CANCELLED')
          UNION ALL
-         SELECT EventType, Title, StartAt, Duration, -Id FROM OtherEvents
+         SELECT EventType, Title, StartAt, Duration, -Id, '[]' FROM OtherEvents
          WHERE TechnicianId = ?1 AND StartAt >= ?2 AND StartAt < ?3 AND DeletedAt IS NULL
            AND Status NOT IN ('CANCELED', 'CANCELLED')
          ORDER BY StartAt",
-    )
-    .bind(technician)
-    .bind(earliest_start)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    .context("reading a technician's calendar")
+            crate::appointment_pianos::PIANOS_JSON
+        )
+    });
+    sqlx::query_as(SQL.as_str())
+        .bind(technician)
+        .bind(earliest_start)
+        .bind(to)
+        .fetch_all(pool)
+        .await
+        .context("reading a technician's calendar")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1042,6 +1042,12 @@ impl Node for model::Event {
     fn created_at(&self) -> Option<Timestamp> {
         self.created_at
     }
+    fn complete(
+        client: &GazelleClient,
+        nodes: &mut [Self],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        client.complete_event_pianos(nodes)
+    }
     async fn apply(
         tx: &mut WriteTx,
         nodes: &[Self],
@@ -1057,9 +1063,15 @@ impl Node for model::Event {
                 map::EventRecord::Other(o) => others.push(o),
             }
         }
-        Ok(store_batch(tx, &appointments, "events", sweep, errors)
-            .await?
-            .add(store_batch(tx, &others, "events", sweep, errors).await?))
+        let tally = store_batch(tx, &appointments, "events", sweep, errors).await?;
+        // Every piano of each appointment, in the event's transaction.
+        let links: Vec<(&str, Vec<&str>)> = nodes
+            .iter()
+            .filter(|e| e.client.is_some())
+            .map(|e| (e.id.as_str(), e.piano_ids()))
+            .collect();
+        store::appointment_pianos::replace(tx, &links).await?;
+        Ok(tally.add(store_batch(tx, &others, "events", sweep, errors).await?))
     }
 }
 

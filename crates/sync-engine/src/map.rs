@@ -176,7 +176,7 @@ pub fn event(e: &model::Event) -> EventRecord {
                 .user
                 .as_ref()
                 .map_or_else(|| UNASSIGNED.to_owned(), |u| u.id.clone()),
-            // One piano per appointment row: the first; Gazelle allows several.
+            // The first piano, for the V4 queries; every piano is in AppointmentPianos.
             piano_external_id: e.piano_ids().first().map(|p| (*p).to_owned()),
             description: e.title.clone(),
             status,

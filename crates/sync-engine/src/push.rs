@@ -602,8 +602,14 @@ impl Pusher {
             "isAllDay": a.is_all_day,
             "timezone": self.config.business.timezone.as_str(),
         });
-        if let Some(piano) = &a.piano_external_id {
-            input["pianos"] = json!([{"pianoId": piano}]);
+        // Every piano, in order: `updateEvent` replaces the list, so sending one would drop
+        // the others upstream.
+        if !a.pianos.is_empty() {
+            input["pianos"] = a
+                .pianos
+                .iter()
+                .map(|p| json!({"pianoId": p.external_id}))
+                .collect();
         }
         Ok(input)
     }

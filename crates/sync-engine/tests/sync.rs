@@ -88,6 +88,21 @@ fn s(v: impl ToString) -> Option<String> {
 #[tokio::test]
 async fn a_full_sync_of_the_small_data_set_mirrors_every_record_and_field() {
     let setup = setup(Size::Small, 500).await;
+    // A conservatory day: more pianos than one nested page carries (read completely).
+    let many: Vec<String> = {
+        let mut w = gazelle_sim::server::lock(&setup.sim.state.world);
+        let many: Vec<String> = w.pianos.values().take(23).map(|p| p.id.clone()).collect();
+        let event = w
+            .events
+            .values()
+            .find(|e| e.client_id.is_some())
+            .map(|e| e.id.clone())
+            .unwrap();
+        let ids = many.clone();
+        w.events.edit(&event, |e| e.piano_ids = ids);
+        many
+    };
+    assert!(many.len() > api_client::documents::PIANOS_PER_EVENT as usize * 2);
     let report = run(&setup.engine, Mode::Full).await;
     let store = setup.engine.store();
     let world = gazelle_sim::server::lock(&setup.sim.state.world).clone();
@@ -186,13 +201,28 @@ async fn a_full_sync_of_the_small_data_set_mirrors_every_record_and_field() {
     // Events: appointments (with a client) and other events, times in UTC.
     let appointments = rows(
         store,
-        "SELECT a.ExternalId, c.ExternalId, a.TechnicianId, p.ExternalId, a.Description, a.AppointmentStatus, a.EventType,
+        "SELECT a.ExternalId, c.ExternalId, a.TechnicianId, p.ExternalId,
+                (SELECT group_concat(PianoExternalId, ' ') FROM (SELECT PianoExternalId FROM AppointmentPianos
+                  WHERE AppointmentId = a.Id ORDER BY Position)),
+                a.Description, a.AppointmentStatus, a.EventType,
                 a.StartAt, CAST(a.Duration AS TEXT), CAST(a.IsAllDay AS TEXT), a.Notes, CAST(a.ConfirmedByClient AS TEXT),
                 a.CreatedAt, a.UpdatedAt
          FROM Appointments a JOIN Clients c ON c.Id = a.ClientId LEFT JOIN Pianos p ON p.Id = a.PianoId",
     )
     .await;
     let others = rows(store, "SELECT ExternalId, TechnicianId, EventType, Title, StartAt, CAST(Duration AS TEXT), Status FROM OtherEvents").await;
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM AppointmentPianos")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    let upstream_links: usize = world
+        .events
+        .values()
+        .filter(|e| e.client_id.is_some())
+        .map(|e| e.piano_ids.len())
+        .sum();
+    assert_eq!(links as usize, upstream_links, "every event–piano link");
+    eprintln!("event–piano links: {links} mirrored, {upstream_links} upstream");
     assert_eq!(appointments.len() + others.len(), world.events.len());
     for e in world.events.values() {
         match &e.client_id {
@@ -202,6 +232,8 @@ async fn a_full_sync_of_the_small_data_set_mirrors_every_record_and_field() {
                     s(client),
                     e.user_id.clone(),
                     e.piano_ids.first().cloned(),
+                    // Every piano, in order.
+                    (!e.piano_ids.is_empty()).then(|| e.piano_ids.join(" ")),
                     s(&e.title),
                     s(&e.status),
                     s(&e.event_type),
@@ -237,7 +269,7 @@ async fn a_full_sync_of_the_small_data_set_mirrors_every_record_and_field() {
         .values()
         .find(|e| e.client_id.is_some() && e.start.to_zoned(tz.clone()).hour() >= 19)
         .expect("an evening appointment");
-    assert_eq!(appointments[&evening.id][6], s(datetime(evening.start)));
+    assert_eq!(appointments[&evening.id][7], s(datetime(evening.start)));
 
     // Timeline entries: all 150,000.
     let got = rows(

@@ -228,6 +228,15 @@ async fn a_messy_export_is_imported_with_every_bad_row_reported() {
             .await
             .unwrap();
     assert_eq!(start, "2024-11-12T01:30:00Z");
+    // V4 knows one piano per appointment: it is the appointment's (only) piano link.
+    let pianos: Vec<String> = sqlx::query_scalar(
+        "SELECT ap.PianoExternalId FROM AppointmentPianos ap \
+         JOIN Appointments a ON a.Id = ap.AppointmentId WHERE a.ExternalId = 'evt_A1'",
+    )
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(pianos, ["ins_P1"]);
     assert_eq!(
         rejection(table(&report, "Appointments"), 3).reason,
         "missing required field TechnicianId"
