@@ -87,6 +87,10 @@ echo "==> gazellectl force-sync --full --wait"
 "$bin/gazellectl" force-sync --full --wait
 
 echo
+echo "==> gazellectl runs --detail --limit 1   (where the full sync's time went, per stream)"
+"$bin/gazellectl" runs --detail --limit 1 | sed -n '/^run #/,$p'
+
+echo
 echo "==> gazellectl force-sync --wait   (incremental; nothing changed upstream)"
 "$bin/gazellectl" force-sync --wait | tail -1
 

@@ -219,7 +219,7 @@ fn status_and_force_sync_through_the_control_socket() {
     writeln!(raw, "{{\"request\":\"hello\"}}").unwrap();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
-    assert!(line.contains("\"protocol_version\":3"), "{line}");
+    assert!(line.contains("\"protocol_version\":4"), "{line}");
     // A frame over a request's cap (1 MiB) is refused and the connection closed.
     raw.write_all(&vec![b'x'; 1024 * 1024 + 10 * 1024]).unwrap();
     let mut line = String::new();
@@ -396,7 +396,52 @@ fn an_incremental_force_sync_asks_little_and_still_finds_a_late_note() {
         );
         stdout
     };
-    sync(&["--full"]);
+    // Each stream's cost in the run log: its requests add up to what the simulator served
+    // (the prefetching task's pages included), with its time and bytes.
+    let last_run_streams = || -> Vec<serde_json::Value> {
+        let out = sandbox.run("gazellectl", &["runs", "--json", "--limit", "1"]);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        runs[0]["streams"].as_array().unwrap().clone()
+    };
+    let requests_of = |streams: &[serde_json::Value]| -> Vec<u64> {
+        streams
+            .iter()
+            .map(|s| s["cost"]["requests"].as_u64().unwrap())
+            .collect()
+    };
+    let before = sim.graphql_requests();
+    let full = sync(&["--full"]);
+    let served = sim.graphql_requests() - before;
+    let streams = last_run_streams();
+    let names: Vec<&str> = streams
+        .iter()
+        .map(|s| s["stream"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "users",
+            "catalogue",
+            "clients",
+            "pianos",
+            "events",
+            "timeline",
+            "invoices"
+        ],
+        "in the order they ran"
+    );
+    assert_eq!(requests_of(&streams).iter().sum::<u64>(), served);
+    assert!(
+        streams
+            .iter()
+            .all(|s| s["cost"]["bytes_received"].as_u64().unwrap() > 0
+                && s["cost"]["duration_ms"].is_u64()),
+        "{streams:#?}"
+    );
+    assert!(
+        full.contains(" req "),
+        "force-sync --wait shows each stream's cost: {full}"
+    );
 
     let before = sim.graphql_requests();
     sync(&[]);
@@ -404,6 +449,27 @@ fn an_incremental_force_sync_asks_little_and_still_finds_a_late_note() {
         sim.graphql_requests() - before,
         7,
         "one request per stream when nothing changed upstream"
+    );
+    assert_eq!(requests_of(&last_run_streams()), [1; 7]);
+    let out = sandbox.run("gazellectl", &["runs", "--detail", "--limit", "1"]);
+    let detail = String::from_utf8_lossy(&out.stdout);
+    let header = detail
+        .lines()
+        .find(|l| l.contains("stream") && l.contains("fetched"))
+        .unwrap_or_else(|| panic!("{detail}"));
+    assert!(
+        ["time", "requests", "received"]
+            .iter()
+            .all(|c| header.contains(c)),
+        "{detail}"
+    );
+    let events = detail
+        .lines()
+        .find(|l| l.contains(" events "))
+        .unwrap_or_else(|| panic!("{detail}"));
+    assert!(
+        events.contains(" ms ") || events.contains(" s "),
+        "{events}"
     );
 
     // A technician enters, today, a note about a visit ten days ago.

@@ -193,6 +193,7 @@ impl GazelleClient {
                 .header(operation.name)
                 .await
                 .map_err(Failure::not_sent)?;
+            crate::meter::request_sent();
             let sent = self
                 .http
                 .post(self.graphql_url.clone())
@@ -266,6 +267,7 @@ impl GazelleClient {
                     format!("the answer was cut short: {}", e.without_url()),
                 ))
             })?;
+            crate::meter::received(bytes.len());
             let mut envelope: Map<String, Value> = match serde_json::from_slice(&bytes) {
                 Ok(Value::Object(map)) => map,
                 // Truncated or not JSON (a proxy's error page): a transport accident.

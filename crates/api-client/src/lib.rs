@@ -8,6 +8,7 @@
 //! * [`client`]: reqwest with rustls, gzip, timeouts, a rate limit; retries with backon
 //!   (exponential, jitter, cap, `Retry-After`); typed errors naming the operation and field.
 //! * [`paging`]: connections as a stream of pages.
+//! * [`meter`]: requests and bytes of a piece of work (a stream of a run).
 //! * [`lookup`]: many records by id in one request (how a deletion is confirmed).
 //! * [`probe`]: many windows of a connection in one request, ids and versions only.
 //! * [`reference`]: users and catalogue cached with a TTL.
@@ -19,6 +20,7 @@ pub mod documents;
 pub mod error;
 pub mod from_config;
 pub mod lookup;
+pub mod meter;
 pub mod model;
 pub mod paging;
 pub mod probe;

@@ -21,7 +21,8 @@ pub use sync_engine::{Progress, RunReport};
 /// Bumped on any incompatible change to a request or response other than `hello`.
 /// 3: the managers' verbs, alerts, status and runs are typed [`Call`]s with typed
 /// [`Answer`]s; list answers come in parts.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: each stream of a run carries its cost (time, requests, bytes).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest request: a verb and its arguments, free text included (an invoice line's
 /// description, a note). Large enough for any text a person types, small enough that a

@@ -66,6 +66,8 @@ pub struct RunView {
 pub struct StreamLine {
     pub stream: String,
     pub counts: StreamCounts,
+    /// Its time, requests and bytes (`None` for runs logged before they were measured).
+    pub cost: Option<store::sync_log::StreamCost>,
     /// The same rows, table by table (a stream writes clients and their contacts, invoices
     /// and their lines).
     pub tables: Vec<store::sync_log::TableCounts>,

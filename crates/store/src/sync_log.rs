@@ -98,6 +98,24 @@ pub struct StreamCounts {
     pub rows: Counts,
 }
 
+/// Where a stream's time went in a run: its wall time, the GraphQL requests it sent
+/// (retries included) and the bytes of the answers it received (as decoded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StreamCost {
+    pub duration_ms: u64,
+    pub requests: u64,
+    pub bytes_received: u64,
+}
+
+/// A stream's line of a run: its counts, and its cost (`None` for runs logged before costs
+/// were measured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunStream {
+    pub stream: String,
+    pub counts: StreamCounts,
+    pub cost: Option<StreamCost>,
+}
+
 /// A row of the run log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 #[sqlx(rename_all = "PascalCase")]
@@ -156,6 +174,32 @@ pub async fn add_stream_counts(
     .execute(conn)
     .await
     .context("recording a run's counts")?;
+    Ok(())
+}
+
+/// Records what a stream of a run cost (once, when the stream ends; a stream that stored
+/// nothing still gets its line).
+pub async fn record_stream_cost(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    stream: &str,
+    cost: StreamCost,
+) -> Result<()> {
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO SyncRunStreams (RunId, Stream, DurationMs, Requests, BytesReceived)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (RunId, Stream) DO UPDATE SET DurationMs = excluded.DurationMs,
+            Requests = excluded.Requests, BytesReceived = excluded.BytesReceived",
+    )
+    .bind(run_id)
+    .bind(stream)
+    .bind(as_i64(cost.duration_ms))
+    .bind(as_i64(cost.requests))
+    .bind(as_i64(cost.bytes_received))
+    .execute(conn)
+    .await
+    .context("recording a stream's cost")?;
     Ok(())
 }
 
@@ -291,35 +335,58 @@ pub async fn recent_runs(pool: &SqlitePool, limit: u32) -> Result<Vec<RunSummary
     .context("reading the run log")
 }
 
-/// A `SyncRunStreams` row: stream, fetched, inserted, updated, deleted, unchanged, rejected,
-/// conflicts.
-type StreamRow = (String, i64, i64, i64, i64, i64, i64, i64);
+/// A `SyncRunStreams` row as stored (the cost is NULL for runs logged before it was
+/// measured).
+#[derive(sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+struct StreamRow {
+    stream: String,
+    fetched: i64,
+    inserted: i64,
+    updated: i64,
+    deleted: i64,
+    unchanged: i64,
+    rejected: i64,
+    conflicts: i64,
+    duration_ms: Option<i64>,
+    requests: Option<i64>,
+    bytes_received: Option<i64>,
+}
 
-/// The per-stream counts of a run.
-pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<(String, StreamCounts)>> {
+impl From<StreamRow> for RunStream {
+    fn from(r: StreamRow) -> RunStream {
+        RunStream {
+            stream: r.stream,
+            counts: StreamCounts {
+                fetched: count(r.fetched),
+                deleted: count(r.deleted),
+                rows: row_counts([r.inserted, r.updated, r.unchanged, r.rejected, r.conflicts]),
+            },
+            cost: match (r.duration_ms, r.requests, r.bytes_received) {
+                (Some(duration_ms), Some(requests), Some(bytes_received)) => Some(StreamCost {
+                    duration_ms: count(duration_ms),
+                    requests: count(requests),
+                    bytes_received: count(bytes_received),
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The per-stream lines of a run, in the order the streams ran (a line is inserted with the
+/// stream's first page, or at its end).
+pub async fn run_streams(pool: &SqlitePool, run_id: i64) -> Result<Vec<RunStream>> {
     let rows: Vec<StreamRow> = sqlx::query_as(
-        "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected, Conflicts
-         FROM SyncRunStreams WHERE RunId = ?1 ORDER BY Stream",
+        "SELECT Stream, Fetched, Inserted, Updated, Deleted, Unchanged, Rejected, Conflicts,
+                DurationMs, Requests, BytesReceived
+         FROM SyncRunStreams WHERE RunId = ?1 ORDER BY rowid",
     )
     .bind(run_id)
     .fetch_all(pool)
     .await
     .context("reading a run's counts")?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(stream, fetched, inserted, updated, deleted, unchanged, rejected, conflicts)| {
-                (
-                    stream,
-                    StreamCounts {
-                        fetched: count(fetched),
-                        deleted: count(deleted),
-                        rows: row_counts([inserted, updated, unchanged, rejected, conflicts]),
-                    },
-                )
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(RunStream::from).collect())
 }
 
 /// A stored count (never negative; a corrupt one reads 0).

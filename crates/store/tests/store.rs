@@ -843,6 +843,22 @@ async fn the_run_log_records_counts_and_caps_errors() {
     sync_log::add_stream_counts(&mut tx, run, "pianos", page)
         .await
         .unwrap();
+    let cost = sync_log::StreamCost {
+        duration_ms: 812,
+        requests: 3,
+        bytes_received: 41_000,
+    };
+    sync_log::record_stream_cost(&mut tx, run, "pianos", cost)
+        .await
+        .unwrap();
+    // A stream that failed before its first page still gets its line, after the first.
+    sync_log::record_stream_cost(&mut tx, run, "events", sync_log::StreamCost::default())
+        .await
+        .unwrap();
+    // A line written without a cost (a run logged before costs were measured).
+    sync_log::add_stream_counts(&mut tx, run, "timeline", page)
+        .await
+        .unwrap();
     let errors: Vec<String> = (0..80).map(|i| format!("error {i}")).collect();
     sync_log::finish_run(
         &mut tx,
@@ -882,9 +898,14 @@ async fn the_run_log_records_counts_and_caps_errors() {
     assert_eq!(kept.len(), sync_log::MAX_ERRORS_PER_RUN + 1);
     assert_eq!(kept.last().unwrap(), "… and 30 more errors");
     let streams = sync_log::run_streams(store.reader(), run).await.unwrap();
-    assert_eq!(streams[0].0, "pianos");
-    assert_eq!(streams[0].1.fetched, 200);
-    assert_eq!(streams[0].1.rows.inserted, 180);
+    assert_eq!(streams.len(), 3);
+    assert_eq!((streams[2].stream.as_str(), streams[2].cost), ("timeline", None));
+    assert_eq!(streams[0].stream, "pianos");
+    assert_eq!(streams[0].counts.fetched, 200);
+    assert_eq!(streams[0].counts.rows.inserted, 180);
+    assert_eq!(streams[0].cost, Some(cost));
+    assert_eq!(streams[1].stream, "events");
+    assert_eq!(streams[1].counts.fetched, 0);
     let states = sync_log::stream_states(store.reader()).await.unwrap();
     assert_eq!(states.len(), 2);
     assert_eq!(states[0].last_error.as_deref(), Some("HTTP 503"));

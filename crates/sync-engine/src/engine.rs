@@ -40,7 +40,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use store::reconcile::{self, MassChange, Unseen};
 use store::records::*;
-use store::sync_log::{self, Mode, RunStatus, StreamCounts, Trigger};
+use store::sync_log::{self, Mode, RunStatus, StreamCost, StreamCounts, Trigger};
 use store::upsert::{Action, BatchReport, TableSpec, Upstream};
 use store::{Counts, Store, StoreError, WriteTx, upsert};
 
@@ -155,6 +155,7 @@ pub enum Progress {
     StreamFinished {
         stream: Stream,
         counts: StreamCounts,
+        cost: StreamCost,
         error: Option<String>,
     },
     RunFinished {
@@ -172,6 +173,8 @@ pub enum Progress {
 pub struct StreamReport {
     pub stream: Stream,
     pub counts: StreamCounts,
+    /// Its time, requests and bytes.
+    pub cost: StreamCost,
     pub error: Option<String>,
     /// Deletions held back for confirmation.
     pub held_deletions: Option<usize>,
@@ -301,25 +304,33 @@ impl SyncEngine {
         let mut errors = Vec::new();
         let mut kinds = std::collections::BTreeSet::new();
         for stream in Stream::ALL.into_iter().filter(|s| streams.contains(s)) {
-            let plan = self.plan(stream, mode, run_id).await?;
             let mut counts = StreamCounts::default();
             let mut held = None;
-            let outcome = match stream {
-                Stream::Users | Stream::Catalogue => self
-                    .list_pass(&plan, &mut counts, &mut errors, progress)
+            // Every request of the pass (its prefetching task's included) counts for it.
+            let stream_started = Instant::now();
+            let meter = Arc::new(api_client::meter::Meter::default());
+            let outcome = api_client::meter::measured(meter.clone(), async {
+                let plan = self.plan(stream, mode, run_id).await?;
+                let newest = match stream {
+                    Stream::Users | Stream::Catalogue => self
+                        .list_pass(&plan, &mut counts, &mut errors, progress)
+                        .await
+                        .map(|()| None)?,
+                    _ => {
+                        self.paged_pass(&plan, &mut counts, &mut errors, progress)
+                            .await?
+                    }
+                };
+                self.finish_pass(&plan, newest, &mut counts, &mut held, &mut errors)
                     .await
-                    .map(|()| None),
-                _ => {
-                    self.paged_pass(&plan, &mut counts, &mut errors, progress)
-                        .await
-                }
-            };
-            let outcome = match outcome {
-                Ok(newest) => {
-                    self.finish_pass(&plan, newest, &mut counts, &mut held, &mut errors)
-                        .await
-                }
-                Err(e) => Err(e),
+            })
+            .await;
+            let reading = meter.reading();
+            let cost = StreamCost {
+                duration_ms: u64::try_from(stream_started.elapsed().as_millis())
+                    .unwrap_or(u64::MAX),
+                requests: reading.requests,
+                bytes_received: reading.bytes_received,
             };
             let error = match outcome {
                 Ok(()) => None,
@@ -345,9 +356,20 @@ impl SyncEngine {
                     Some(e)
                 }
             };
+            let mut tx = self.store.begin_write().await?;
+            sync_log::record_stream_cost(&mut tx, run_id, stream.name(), cost).await?;
+            commit(tx).await?;
+            tracing::debug!(
+                stream = stream.name(),
+                duration_ms = cost.duration_ms,
+                requests = cost.requests,
+                bytes_received = cost.bytes_received,
+                "stream finished"
+            );
             progress(&Progress::StreamFinished {
                 stream,
                 counts,
+                cost,
                 error: error.as_ref().map(ToString::to_string),
             });
             let stop = matches!(
@@ -357,6 +379,7 @@ impl SyncEngine {
             reports.push(StreamReport {
                 stream,
                 counts,
+                cost,
                 error: error.map(|e| e.to_string()),
                 held_deletions: held,
             });
@@ -831,7 +854,9 @@ impl<T: DeserializeOwned + Node + Send + 'static> Prefetch<T> {
         stop_below: Option<Timestamp>,
     ) -> Prefetch<T> {
         let (sender, pages) = tokio::sync::mpsc::channel(PREFETCH);
-        let task = tokio::spawn(async move {
+        // The fetching task's requests are the pass's: it carries the pass's meter.
+        let meter = api_client::meter::current();
+        let task = tokio::spawn(api_client::meter::within(meter, async move {
             let mut stream = Box::pin(client.pages::<T>(operation, root, variables, None));
             while let Some(page) = stream.next().await {
                 let page = match page {
@@ -852,7 +877,7 @@ impl<T: DeserializeOwned + Node + Send + 'static> Prefetch<T> {
                     break;
                 }
             }
-        });
+        }));
         Prefetch { pages, task }
     }
 

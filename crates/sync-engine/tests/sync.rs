@@ -399,7 +399,11 @@ async fn a_full_sync_of_the_small_data_set_mirrors_every_record_and_field() {
     let per_stream = store::sync_log::run_streams(store.reader(), report.run_id)
         .await
         .unwrap();
-    let timeline = per_stream.iter().find(|(s, _)| s == "timeline").unwrap().1;
+    let timeline = per_stream
+        .iter()
+        .find(|s| s.stream == "timeline")
+        .unwrap()
+        .counts;
     assert_eq!(
         (timeline.fetched, timeline.rows.inserted),
         (150_000, 150_000)

@@ -51,9 +51,10 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
                     Progress::StreamFinished {
                         stream,
                         counts: c,
+                        cost,
                         error,
                     } => println!(
-                        "  {:<10} fetched {:>7}  inserted {:>7}  updated {:>6}  unchanged {:>7}  deleted {:>5}  rejected {:>4}{}",
+                        "  {:<10} fetched {:>7}  inserted {:>7}  updated {:>6}  unchanged {:>7}  deleted {:>5}  rejected {:>4}  {:>9}  {:>4} req  {:>8}{}",
                         stream.name(),
                         c.fetched,
                         c.rows.inserted,
@@ -61,16 +62,23 @@ pub fn run(file: Option<&Path>, full: bool, streams: Vec<String>, wait: bool) ->
                         c.rows.unchanged,
                         c.deleted,
                         c.rows.rejected,
+                        super::runs::duration(cost.duration_ms),
+                        cost.requests,
+                        super::runs::size(cost.bytes_received),
                         error.map(|e| format!("  ERROR: {e}")).unwrap_or_default()
                     ),
                     _ => {}
                 },
                 Ok(Response::SyncFinished { report }) => {
+                    let requests: u64 = report.streams.iter().map(|s| s.cost.requests).sum();
+                    let received: u64 =
+                        report.streams.iter().map(|s| s.cost.bytes_received).sum();
                     println!(
-                        "Run #{} {} in {} ms.",
+                        "Run #{} {} in {} ms: {requests} requests, {} received.",
                         report.run_id,
                         report.status.as_str(),
-                        report.duration_ms
+                        report.duration_ms,
+                        super::runs::size(received)
                     );
                     return if report.status == RunStatus::Succeeded {
                         ExitCode::SUCCESS

@@ -67,9 +67,21 @@ pub fn counts_table(view: &RunView) -> Table {
         "unchanged",
         "deleted",
         "rejected",
+        "time",
+        "requests",
+        "received",
     ]);
     for line in &view.streams {
         let c = &line.counts;
+        let [time, requests, received] = match line.cost {
+            Some(cost) => [
+                duration(cost.duration_ms),
+                cost.requests.to_string(),
+                size(cost.bytes_received),
+            ],
+            // Runs logged by a version that did not measure.
+            None => ["—".into(), "—".into(), "—".into()],
+        };
         counts.add_row([
             line.stream.clone(),
             c.fetched.to_string(),
@@ -78,6 +90,9 @@ pub fn counts_table(view: &RunView) -> Table {
             c.rows.unchanged.to_string(),
             c.deleted.to_string(),
             c.rows.rejected.to_string(),
+            time,
+            requests,
+            received,
         ]);
         if line.tables.len() > 1 {
             for t in &line.tables {
@@ -95,6 +110,25 @@ pub fn counts_table(view: &RunView) -> Table {
         }
     }
     counts
+}
+
+/// "812 ms", "14.2 s", "3 min 05 s".
+pub fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {:02} s", ms / 60_000, ms % 60_000 / 1000),
+    }
+}
+
+/// "950 B", "41.0 kB", "3.4 MB" (decimal units, as Finder shows sizes).
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.2} GB", bytes as f64 / 1e9),
+    }
 }
 
 pub fn pause(file: Option<&Path>, paused: bool) -> ExitCode {

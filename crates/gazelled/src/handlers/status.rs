@@ -15,14 +15,16 @@ async fn run_view(context: &Context, run: RunSummary) -> Handled<RunView> {
     let reader = context.store.reader();
     let mut totals = StreamCounts::default();
     let mut streams = Vec::new();
-    for (stream, counts) in sync_log::run_streams(reader, run.id).await? {
+    for line in sync_log::run_streams(reader, run.id).await? {
+        let counts = line.counts;
         totals.fetched += counts.fetched;
         totals.deleted += counts.deleted;
         totals.rows.add(counts.rows);
-        let tables = sync_log::run_tables(reader, run.id, &stream).await?;
+        let tables = sync_log::run_tables(reader, run.id, &line.stream).await?;
         streams.push(StreamLine {
-            stream,
+            stream: line.stream,
             counts,
+            cost: line.cost,
             tables,
         });
     }
