@@ -112,8 +112,31 @@ const NEGATIONS: &[&str] = &[
 ];
 const HUMIDITY_WORDS: &[&str] = &["humidite", "humidity", "hr", "rh", "hygrometrie"];
 const TEMPERATURE_WORDS: &[&str] = &["temperature", "temp"];
-/// How far (in tokens) a problem word may stand from "humidité"/"température".
+/// How far (in words) a problem word may stand from "humidité"/"température", within the
+/// same clause.
 const TOPIC_REACH: usize = 3;
+/// Words that give "basse", "haute", "bas", "low", "high" their musical sense: the bass
+/// string ("corde de basse"), a low note, the treble register.
+const MUSICAL_WORDS: &[&str] = &[
+    "corde",
+    "cordes",
+    "note",
+    "notes",
+    "registre",
+    "registres",
+    "octave",
+    "octaves",
+    "touche",
+    "touches",
+    "string",
+    "strings",
+    "register",
+    "registers",
+    "key",
+    "keys",
+];
+/// Small words between a musical noun and its adjective ("corde de basse").
+const LINKING_WORDS: &[&str] = &["de", "du", "des", "la", "le", "les", "en", "d", "l"];
 const EXCERPT_CHARS: usize = 70;
 
 impl NoteScanner {
@@ -159,6 +182,7 @@ impl NoteScanner {
             _ => "",
         };
         let negated = |wi: usize| wi > 0 && NEGATIONS.contains(&word(wi - 1));
+        let clause = |wi: usize| tokens[words[wi]].clause;
         // The note's own words for a match (its case and accents), not the phrase list's.
         let slice = |from: usize, to: usize| {
             note[tokens[words[from]].start..tokens[words[to - 1]].end].to_owned()
@@ -176,7 +200,7 @@ impl NoteScanner {
                 }
             }
             if rules.family == Family::Environment {
-                problems.extend(self.topic_problems(&words, &word, &negated));
+                problems.extend(self.topic_problems(words.len(), &word, &clause, &negated));
             }
             // Left to right, the longest phrase at each place, none overlapping: "tank empty
             // tank filled" is one problem ("tank empty"), not also "empty tank".
@@ -221,28 +245,44 @@ impl NoteScanner {
     }
 
     /// "humidité très basse", "température trop élevée": a topic word with a problem word
-    /// within reach, neither negated.
+    /// within reach in the same clause, neither negated, the problem word not in its musical
+    /// sense ("Corde de basse (la0). Humidity…" is not an environment problem).
     fn topic_problems<'a>(
         &self,
-        words: &[usize],
+        count: usize,
         word: &impl Fn(usize) -> &'a str,
+        clause: &impl Fn(usize) -> usize,
         negated: &impl Fn(usize) -> bool,
     ) -> Vec<(usize, usize)> {
+        let musical = |i: usize| {
+            let before = (0..i)
+                .rev()
+                .take_while(|&k| clause(k) == clause(i))
+                .map(word)
+                .find(|w| !LINKING_WORDS.contains(w));
+            let after = (i + 1 < count && clause(i + 1) == clause(i)).then(|| word(i + 1));
+            [before, after]
+                .into_iter()
+                .flatten()
+                .any(|w| MUSICAL_WORDS.contains(&w))
+        };
         let mut found = Vec::new();
-        for topic in 0..words.len() {
+        for topic in 0..count {
             let w = word(topic);
             if !HUMIDITY_WORDS.contains(&w) && !TEMPERATURE_WORDS.contains(&w) {
                 continue;
             }
             let from = topic.saturating_sub(TOPIC_REACH);
-            let to = (topic + TOPIC_REACH + 1).min(words.len());
+            let to = (topic + TOPIC_REACH + 1).min(count);
             if let Some(p) = (from..to).find(|&i| {
                 i != topic
+                    && clause(i) == clause(topic)
                     && self
                         .environment_problem_words
                         .iter()
                         .any(|pw| pw == word(i))
                     && !negated(i)
+                    && !musical(i)
             }) {
                 found.push((topic.min(p), topic.max(p) + 1));
             }
@@ -436,6 +476,22 @@ struct Token {
     kind: Kind,
     start: usize,
     end: usize,
+    /// Which clause of the note the token is in (see [`clause_ends_at`]).
+    clause: usize,
+}
+
+/// Whether the character at byte `i` of `text` ends a clause: `;`, a comma, a bracket, a
+/// line break, or `.`/`!`/`?` before a capital or the end ("Temp. basse" stays one clause).
+/// A decimal mark never gets here: numbers are lexed whole.
+fn clause_ends_at(text: &str, i: usize, c: char) -> bool {
+    match c {
+        ';' | ',' | '(' | ')' | '[' | ']' | '\n' | '—' => true,
+        '.' | '!' | '?' => text[i + c.len_utf8()..]
+            .chars()
+            .find(|n| !n.is_whitespace() || *n == '\n')
+            .is_none_or(|n| n == '\n' || n.is_uppercase() || !n.is_alphanumeric()),
+        _ => false,
+    }
 }
 
 /// Lower case without accents: "Débranché" → "debranche", "Œuvre" → "oeuvre".
@@ -471,6 +527,7 @@ fn fold_char(c: char, out: &mut String) {
 
 fn lex(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
+    let mut clause = 0;
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         if c.is_alphabetic() {
@@ -489,6 +546,7 @@ fn lex(text: &str) -> Vec<Token> {
                 kind: Kind::Word(word),
                 start,
                 end,
+                clause,
             });
         } else if c.is_ascii_digit()
             || (c == '-'
@@ -531,19 +589,24 @@ fn lex(text: &str) -> Vec<Token> {
                 kind: Kind::Number(i32::try_from(value).unwrap_or(i32::MAX)),
                 start,
                 end,
+                clause,
             });
         } else if c == '°' || c == 'º' {
             tokens.push(Token {
                 kind: Kind::Degree,
                 start,
                 end: start + c.len_utf8(),
+                clause,
             });
         } else if c == '%' {
             tokens.push(Token {
                 kind: Kind::Percent,
                 start,
                 end: start + 1,
+                clause,
             });
+        } else if clause_ends_at(text, start, c) {
+            clause += 1;
         }
     }
     tokens

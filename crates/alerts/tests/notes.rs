@@ -150,6 +150,22 @@ fn cases() -> Vec<(&'static str, Vec<(Family, bool)>)> {
         ("HR 72% dans la chapelle", vec![(Environment, O)]),
         ("Humidité 25 % ce matin.", vec![(Environment, O)]),
         ("Température 16,5°C seulement.", vec![(Environment, O)]),
+        // A problem word counts only in the topic's clause, and not in its musical sense
+        // (the bass string, a low note, the treble register).
+        (
+            "Remplacé une corde de basse (la0). Humidity control system disconnected.",
+            vec![(Power, O)],
+        ),
+        ("Accord. Note basse qui frise; humidité stable.", vec![]),
+        ("Corde de basse changée, humidité correcte.", vec![]),
+        ("Humidité correcte. Corde basse remplacée.", vec![]),
+        ("Note haute (do7) fausse, température stable.", vec![]),
+        ("Registre haut accordé; temp. stable à 21C.", vec![]),
+        (
+            "Corde de basse cassée : humidité très basse dans la salle.",
+            vec![(Environment, O)],
+        ),
+        ("Temp. trop basse ce matin.", vec![(Environment, O)]),
         // Several families in one note.
         (
             "Housse enlevée et PLS débranché. 21C 39%",

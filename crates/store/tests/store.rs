@@ -899,7 +899,10 @@ async fn the_run_log_records_counts_and_caps_errors() {
     assert_eq!(kept.last().unwrap(), "… and 30 more errors");
     let streams = sync_log::run_streams(store.reader(), run).await.unwrap();
     assert_eq!(streams.len(), 3);
-    assert_eq!((streams[2].stream.as_str(), streams[2].cost), ("timeline", None));
+    assert_eq!(
+        (streams[2].stream.as_str(), streams[2].cost),
+        ("timeline", None)
+    );
     assert_eq!(streams[0].stream, "pianos");
     assert_eq!(streams[0].counts.fetched, 200);
     assert_eq!(streams[0].counts.rows.inserted, 180);
