@@ -1,6 +1,7 @@
 //! Alerts end to end: service notes in the simulator, a sync through the real daemon, alerts
 //! in the database and in `gazellectl alerts`, and e-mails received by a real SMTP server
-//! (`smtp-sink`, mailin-embedded) — once each, across an SMTP outage and daemon restarts.
+//! (`smtp-sink`) — once each, across an SMTP outage and daemon restarts, over plain,
+//! STARTTLS and implicit TLS.
 
 use std::time::Duration;
 
@@ -607,4 +608,191 @@ fn an_outage_answering_mixed_5xx_is_reported_once_and_its_end_once() {
     );
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(15)).success());
+}
+
+/// A private CA (as a shop's own relay would have) and server keys it signs.
+struct PrivateCa {
+    dir: tempfile::TempDir,
+    /// The CA's certificate (PEM), for `smtp.ca_file`.
+    ca: std::path::PathBuf,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl PrivateCa {
+    fn new() -> PrivateCa {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Relay test CA");
+        let cert = params.self_signed(&key).unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, cert.pem()).unwrap();
+        PrivateCa {
+            dir,
+            ca,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for `name` signed by this CA: (certificate, key) PEM files.
+    fn server(&self, name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+            .unwrap()
+            .signed_by(&key, &self.issuer)
+            .unwrap();
+        let (cert_file, key_file) = (
+            self.dir.path().join(format!("{name}.pem")),
+            self.dir.path().join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        (
+            cert_file.display().to_string(),
+            key_file.display().to_string(),
+        )
+    }
+}
+
+/// A sandbox sending through `localhost:port` with `security`, AUTH and `ca_file` (if any).
+fn tls_sandbox(
+    sim: &SimProcess,
+    port: u16,
+    security: &str,
+    password: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Sandbox {
+    let ca_file = ca_file
+        .map(|f| format!("ca_file = \"{}\"\n", f.display()))
+        .unwrap_or_default();
+    Sandbox::new(&format!(
+        "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\nrequests_per_second = 1000\n\
+         [sync]\nappointments_schedule = \"0 0 3 1 1 *\"\ntimeline_interval = \"1day\"\n\
+         [alerts]\nowner_email = \"{OWNER}\"\nscan_window_days = 2\n\
+         [smtp]\nhost = \"localhost\"\nport = {port}\nsecurity = \"{security}\"\n\
+         username = \"relay-user\"\npassword = \"{password}\"\n{ca_file}\
+         from = \"Assistant Gazelle <alerts@example.test>\"\ntimeout = \"5s\"\n",
+        sim.url(),
+        sim.field("api_key"),
+    ))
+}
+
+#[test]
+fn alerts_go_out_over_starttls_and_implicit_tls_with_auth_and_a_wrong_certificate_is_refused() {
+    let ca = PrivateCa::new();
+    let (cert, key) = ca.server("localhost");
+    // Generated for this run: never a real password.
+    let password = format!(
+        "pw-{}-{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond()
+    );
+    let auth = format!("relay-user:{password}");
+
+    for (mode, security) in [("starttls", "starttls"), ("implicit", "tls")] {
+        let sim = SimProcess::start("tiny");
+        let mail_dir = tempfile::tempdir().unwrap();
+        let sink = SmtpSink::start_with(
+            mail_dir.path(),
+            0,
+            &[
+                "--tls", mode, "--cert", &cert, "--key", &key, "--auth", &auth,
+            ],
+        );
+        let sandbox = tls_sandbox(&sim, sink.port, security, &password, Some(&ca.ca));
+        let pianos = graphql(
+            &sim,
+            "{ allPianos(first: 1) { nodes { id client { id } } } }",
+        );
+        let piano = &pianos["data"]["allPianos"]["nodes"][0];
+        add_note(
+            &sim,
+            piano["client"]["id"].as_str().unwrap(),
+            piano["id"].as_str().unwrap(),
+            None,
+            "PLS débranché derrière le piano.",
+        );
+        let mut daemon = sandbox.spawn_daemon();
+        sandbox.wait_for_log(&mut daemon, "gazelled ready");
+        sync(&sandbox, &["--full"]);
+        let got = SmtpSink::wait_for(mail_dir.path(), 1, Duration::from_secs(30));
+        assert_eq!(got.len(), 1, "{mode}: the alert was delivered");
+        let mail = parse(&got[0]);
+        assert_eq!(mail.to, [OWNER]);
+        assert!(mail.subject.contains("PLS"), "{mode}: {}", mail.subject);
+        assert_eq!(
+            got[0].authenticated.as_deref(),
+            Some("relay-user"),
+            "{mode}"
+        );
+        let out = sandbox.run("gazellectl", &["alerts", "test-email"]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("sent to"),
+            "{mode}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        signal(&daemon, "TERM");
+        assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    }
+
+    // A certificate for another name, or one no trusted CA signed: refused with the reason,
+    // and nothing goes out in plain text instead.
+    let sim = SimProcess::start("tiny");
+    let (other_cert, other_key) = ca.server("mail.example.test");
+    let cases = [
+        (
+            &other_cert,
+            &other_key,
+            Some(ca.ca.as_path()),
+            "not valid for name",
+        ),
+        (&cert, &key, None, "UnknownIssuer"),
+    ];
+    for (cert, key, ca_file, reason) in cases {
+        let mail_dir = tempfile::tempdir().unwrap();
+        let sink = SmtpSink::start_with(
+            mail_dir.path(),
+            0,
+            &[
+                "--tls", "starttls", "--cert", cert, "--key", key, "--auth", &auth,
+            ],
+        );
+        let sandbox = tls_sandbox(&sim, sink.port, "starttls", &password, ca_file);
+        let out = sandbox.run("gazellectl", &["doctor", "--json"]);
+        let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let smtp = checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "smtp")
+            .unwrap();
+        let detail = smtp["detail"].as_str().unwrap();
+        assert_eq!(smtp["verdict"], "fail", "{checks:#}");
+        assert!(
+            detail.contains(reason) && detail.contains("smtp.ca_file"),
+            "{reason}: {detail}"
+        );
+        assert!(!detail.contains(&password), "{detail}");
+
+        let mut daemon = sandbox.spawn_daemon();
+        sandbox.wait_for_log(&mut daemon, "gazelled ready");
+        let out = sandbox.run("gazellectl", &["alerts", "test-email"]);
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success() && said.contains(reason) && said.contains("not trusted"),
+            "{said}"
+        );
+        assert!(SmtpSink::received(mail_dir.path()).is_empty());
+        signal(&daemon, "TERM");
+        assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    }
 }

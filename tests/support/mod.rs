@@ -365,6 +365,8 @@ pub struct SmtpSink {
 /// A message the sink accepted: its envelope and its raw bytes.
 pub struct Received {
     pub to: Vec<String>,
+    /// The user that authenticated with AUTH, if the sink asked for it.
+    pub authenticated: Option<String>,
     pub raw: Vec<u8>,
 }
 
@@ -431,6 +433,7 @@ impl SmtpSink {
                         .flatten()
                         .filter_map(|v| v.as_str().map(str::to_owned))
                         .collect(),
+                    authenticated: envelope["authenticated"].as_str().map(str::to_owned),
                     raw: std::fs::read(&eml).expect("message"),
                 }
             })

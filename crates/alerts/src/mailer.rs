@@ -8,6 +8,7 @@ use config::{Smtp, SmtpSecurity};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use store::mail::QueuedEmail;
 
@@ -40,6 +41,19 @@ impl std::fmt::Debug for Mailer {
             .field("server", &self.describe)
             .finish()
     }
+}
+
+/// TLS to `host` trusting `ca_file` (PEM) besides the public roots; the name and the chain
+/// are still verified.
+fn private_ca_tls(host: &str, ca_file: &std::path::Path) -> Result<TlsParameters, String> {
+    let key = || format!("key `smtp.ca_file`: {}", ca_file.display());
+    let pem = std::fs::read(ca_file).map_err(|e| format!("{}: {e}", key()))?;
+    let ca = Certificate::from_pem(&pem)
+        .map_err(|e| format!("{}: not a PEM certificate: {e}", key()))?;
+    TlsParameters::builder(host.to_owned())
+        .add_root_certificate(ca)
+        .build_rustls()
+        .map_err(|e| format!("{}: {e}", key()))
 }
 
 /// Hosts a plain (unencrypted) connection may go to.
@@ -91,6 +105,16 @@ impl Mailer {
                 ));
             }
         };
+        let builder = match (&smtp.ca_file, smtp.security) {
+            (None, _) | (Some(_), SmtpSecurity::Plain) => builder,
+            (Some(ca_file), security) => {
+                let tls = private_ca_tls(host, ca_file)?;
+                builder.tls(match security {
+                    SmtpSecurity::Tls => Tls::Wrapper(tls),
+                    _ => Tls::Required(tls),
+                })
+            }
+        };
         let mut builder = builder
             .port(smtp.port)
             .timeout(Some(smtp.timeout.duration().min(Duration::from_secs(600))));
@@ -115,6 +139,7 @@ impl Mailer {
         }))
     }
 
+    /// The mail server's address (for messages and `doctor`).
     pub fn server(&self) -> &str {
         &self.describe
     }
@@ -123,7 +148,7 @@ impl Mailer {
     pub async fn send(&self, email: &QueuedEmail) -> Result<(), SendError> {
         let message = build(&self.from, email)?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| {
-            let text = format!("{}: {e}", self.describe);
+            let text = self.explain(&e);
             if e.is_permanent() {
                 SendError::Permanent(text)
             } else {
@@ -137,7 +162,21 @@ impl Mailer {
         match self.transport.test_connection().await {
             Ok(true) => Ok(()),
             Ok(false) => Err(format!("{}: the server did not answer", self.describe)),
-            Err(e) => Err(format!("{}: {e}", self.describe)),
+            Err(e) => Err(self.explain(&e)),
+        }
+    }
+
+    /// lettre's error, with what to do when the server's certificate was refused (a refusal
+    /// never falls back to plain text: the message waits and is retried).
+    fn explain(&self, e: &lettre::transport::smtp::Error) -> String {
+        let text = format!("{}: {e}", self.describe);
+        if text.contains("invalid peer certificate") {
+            format!(
+                "{text} — the server's certificate is not trusted for this host name: check \
+                 `smtp.host`, or, for a private relay, set `smtp.ca_file` to its CA"
+            )
+        } else {
+            text
         }
     }
 }

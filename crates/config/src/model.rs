@@ -552,6 +552,10 @@ pub struct Smtp {
     pub timeout: Interval,
     /// A message that failed this many times is marked dead (and shown in `gazellectl status`).
     pub max_attempts: u16,
+    /// A CA certificate (PEM) trusted besides the public roots, for a private relay whose
+    /// certificate a public authority did not sign. Never a reason to skip verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Smtp {
@@ -565,6 +569,7 @@ impl Default for Smtp {
             from: None,
             timeout: Interval::from_secs(30),
             max_attempts: 8,
+            ca_file: None,
         }
     }
 }
