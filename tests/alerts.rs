@@ -796,3 +796,224 @@ fn alerts_go_out_over_starttls_and_implicit_tls_with_auth_and_a_wrong_certificat
         assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
     }
 }
+
+/// Runs a GraphQL mutation against the simulator as another Gazelle user would, and returns
+/// its payload.
+fn mutate(
+    sim: &SimProcess,
+    document: &str,
+    root: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let r = sim.graphql(document, variables);
+    assert!(
+        r["data"][root]["mutationErrors"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+            && r["errors"].is_null(),
+        "{r}"
+    );
+    r["data"][root].clone()
+}
+
+#[test]
+fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past_seven() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let users = graphql(&sim, "{ allUsers { id isSchedulable } }");
+    let technicians: Vec<String> = users["data"]["allUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["isSchedulable"] == true)
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (a, b) = (technicians[0].clone(), technicians[1].clone());
+    let (mail_a, mail_b) = ("tech-a@example.test", "tech-b@example.test");
+    let clients = graphql(&sim, "{ allClients(first: 1) { nodes { id } } }");
+    let client = clients["data"]["allClients"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sandbox = mailing_sandbox(
+        &sim,
+        &sink,
+        &format!(
+            "[alerts.technicians.{a}]\nemail = \"{mail_a}\"\n[alerts.technicians.{b}]\nemail = \"{mail_b}\"\n"
+        ),
+    );
+
+    // The business clock: 22:00 tonight in Montréal, then 07:05 tomorrow.
+    let tz = jiff::tz::TimeZone::get("America/Montreal").unwrap();
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    let at = |date: jiff::civil::Date, h: i8, m: i8| {
+        date.at(h, m, 0, 0)
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+    };
+    let tonight = at(today, 22, 0);
+    let clock = sandbox.root().join("business-clock");
+    let set_clock = |t: jiff::Timestamp| std::fs::write(&clock, t.to_string()).unwrap();
+    set_clock(tonight);
+    let in_days = |d: i64| {
+        (tonight + jiff::SignedDuration::from_hours(24 * d))
+            .round(jiff::Unit::Minute)
+            .unwrap()
+    };
+
+    // Five appointments of technician A, in Gazelle before the first sync.
+    let input = |tech: &str, start: jiff::Timestamp, title: &str| {
+        serde_json::json!({
+            "title": title, "start": start.to_string(), "duration": 60, "type": "APPOINTMENT",
+            "userId": tech, "clientId": client, "timezone": "America/Montreal",
+        })
+    };
+    let create = |title: &str, start| {
+        mutate(
+            &sim,
+            "mutation C($input: PrivateEventInput!) { createEvent(input: $input) { event { id } mutationErrors { messages } } }",
+            "createEvent",
+            serde_json::json!({"input": input(&a, start, title)}),
+        )["event"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let moved = create("À déplacer", in_days(2));
+    let reassigned = create("À réassigner", in_days(3));
+    let cancelled = create("À annuler", in_days(4));
+    let far = create("Dans deux semaines", in_days(14));
+    let deleted = create("À supprimer", in_days(5));
+
+    let mut daemon = sandbox
+        .command("gazelled")
+        .env("GAZELLED_BUSINESS_CLOCK", &clock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    sync(&sandbox, &["--full"]);
+    let change_mails = || -> i64 {
+        sandbox
+            .query_one::<(i64,)>("SELECT count(*) FROM EmailQueue WHERE Kind = 'change'", &[])
+            .0
+    };
+    assert_eq!(change_mails(), 0, "the first sync is history, not news");
+
+    // At 22:00, in Gazelle: moved, reassigned, cancelled, cancelled two weeks ahead, deleted.
+    let (status, text) = sim.post("/_sim/clock", r#"{"advance_seconds": 60}"#, &[]);
+    assert_eq!(status, 200, "{text}");
+    let update = |id: &str, tech: &str, start, title: &str| {
+        mutate(
+            &sim,
+            "mutation U($id: String!, $input: PrivateEventInput!) { updateEvent(id: $id, input: $input) { event { id } mutationErrors { messages } } }",
+            "updateEvent",
+            serde_json::json!({"id": id, "input": input(tech, start, title)}),
+        );
+    };
+    let cancel = |id: &str| {
+        mutate(
+            &sim,
+            "mutation X($id: String!) { cancelEvent(eventId: $id) { event { id } mutationErrors { messages } } }",
+            "cancelEvent",
+            serde_json::json!({"id": id}),
+        );
+    };
+    update(
+        &moved,
+        &a,
+        in_days(2) + jiff::SignedDuration::from_hours(2),
+        "À déplacer",
+    );
+    update(&reassigned, &b, in_days(3), "À réassigner");
+    cancel(&cancelled);
+    cancel(&far);
+    let (status, text) = sim.post(
+        "/_sim/records/delete",
+        &serde_json::json!({"id": deleted}).to_string(),
+        &[],
+    );
+    assert!((200..300).contains(&status), "{status} {text}");
+    sync(&sandbox, &[]);
+    assert_eq!(change_mails(), 0, "the night's notices wait");
+    let (held,): (i64,) = sandbox.query_one("SELECT count(*) FROM AppointmentNotices", &[]);
+    assert_eq!(
+        held, 5,
+        "A: moved, reassigned away, cancelled, deleted; B: new"
+    );
+
+    // 07:05: the five go, once each.
+    set_clock(at(today.tomorrow().unwrap(), 7, 5));
+    sync(&sandbox, &["--stream", "users"]);
+    let got = SmtpSink::wait_for(mail_dir.path(), 5, Duration::from_secs(30));
+    let mut seen: Vec<(String, String)> = got
+        .iter()
+        .map(|m| {
+            let mail = parse(m);
+            (mail.to.join(","), mail.subject)
+        })
+        .collect();
+    seen.sort();
+    let expect = |to: &str, what: &str, title_of: &str| {
+        assert!(
+            seen.iter().any(|(t, s)| t == to && s.starts_with(what)),
+            "{what} ({title_of}) to {to}: {seen:#?}"
+        );
+    };
+    assert_eq!(seen.len(), 5, "{seen:#?}");
+    expect(mail_a, "RV déplacé", "moved");
+    expect(mail_a, "RV retiré de votre horaire", "reassigned");
+    expect(mail_b, "Nouveau RV", "reassigned");
+    expect(mail_a, "RV annulé", "cancelled");
+    expect(mail_a, "RV supprimé", "deleted");
+
+    // A restart, another sync: nothing is sent again.
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    let mut daemon = sandbox
+        .command("gazelled")
+        .env("GAZELLED_BUSINESS_CLOCK", &clock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    sync(&sandbox, &[]);
+    assert_eq!(change_mails(), 5);
+
+    // A move made on the Mac in the daytime: told at once.
+    set_clock(at(today.tomorrow().unwrap(), 9, 0));
+    let local_id: (i64,) = sandbox.query_one(
+        "SELECT Id FROM Appointments WHERE ExternalId = ?1",
+        &[&reassigned],
+    );
+    let new_start = in_days(3) + jiff::SignedDuration::from_hours(1);
+    let out = sandbox.run(
+        "gazellectl",
+        &[
+            "appointments",
+            "move",
+            &local_id.0.to_string(),
+            "--start",
+            &new_start
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = SmtpSink::wait_for(mail_dir.path(), 6, Duration::from_secs(30));
+    assert_eq!(got.len(), 6);
+    let last = parse(got.last().unwrap());
+    assert_eq!(last.to, [mail_b]);
+    assert!(last.subject.starts_with("RV déplacé"), "{}", last.subject);
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}

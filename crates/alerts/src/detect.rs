@@ -624,6 +624,128 @@ impl Detectors {
         Ok(report)
     }
 
+    /// Appointment-change notices (see [`crate::changes`]): reads the journal the triggers
+    /// wrote since the last sweep into waiting notices, then queues the e-mails of those whose
+    /// time has come. `now` is the business clock (injectable in tests).
+    pub async fn change_notices(&self, now: Timestamp) -> Result<DetectReport, StoreError> {
+        use store::appointment_changes as journal;
+        let tz = timezone(&self.config);
+        let mut report = DetectReport::default();
+        loop {
+            let mut tx = self.store.begin_write().await?;
+            let lines = journal::unread(&mut tx).await?;
+            let Some(last) = lines.last().map(|l| l.id) else {
+                commit(tx).await?;
+                break;
+            };
+            for line in &lines {
+                report.scanned += 1;
+                for news in crate::changes::news_of(line) {
+                    // Switched off: the journal is still read (and trimmed), nobody is told.
+                    if !self.config.alerts.change_notices
+                        || !crate::changes::within_the_week(&news, now)
+                    {
+                        continue;
+                    }
+                    let waiting =
+                        journal::pending(&mut tx, line.appointment_id, &news.technician_id).await?;
+                    let due = crate::changes::due_at(now, &tz);
+                    match crate::changes::collapse(
+                        waiting.as_ref(),
+                        &news,
+                        line.appointment_id,
+                        due,
+                    ) {
+                        Some(notice) => {
+                            journal::put(&mut tx, &notice).await?;
+                            report.raised += u32::from(waiting.is_none());
+                        }
+                        None if waiting.is_some() => {
+                            journal::remove(&mut tx, line.appointment_id, &news.technician_id)
+                                .await?;
+                            report.cleared += 1;
+                        }
+                        None => {}
+                    }
+                }
+            }
+            journal::mark_read(&mut tx, last).await?;
+            commit(tx).await?;
+            if (lines.len() as i64) < journal::JOURNAL_BATCH {
+                break;
+            }
+        }
+
+        // The notices whose time has come: each queued and dropped in one transaction.
+        let mut tx = self.store.begin_write().await?;
+        for notice in journal::due(&mut tx, &store::time::utc_text(now)).await? {
+            let recipient = self.router.technician(
+                Some(&notice.technician_id),
+                notice.technician_email.as_deref(),
+            );
+            if let (true, Some(to)) = (self.email, &recipient) {
+                let shown = |utc: &str| {
+                    utc.parse::<Timestamp>().map_or_else(
+                        |_| utc.to_owned(),
+                        |t| {
+                            let z = t.to_zoned(tz.clone());
+                            match to.language {
+                                Language::Fr => format!(
+                                    "{} {} {}",
+                                    message::weekday_fr(z.weekday()),
+                                    z.strftime("%Y-%m-%d"),
+                                    z.strftime("%H:%M")
+                                ),
+                                Language::En => z.strftime("%A %Y-%m-%d %H:%M").to_string(),
+                            }
+                        },
+                    )
+                };
+                let pianos = (!notice.pianos.is_empty()).then(|| {
+                    notice
+                        .pianos
+                        .iter()
+                        .map(store::appointment_pianos::AppointmentPiano::label)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                let facts = message::ChangeFacts {
+                    change: &notice.change,
+                    appointment_id: notice.appointment_id,
+                    technician_id: &notice.technician_id,
+                    first_name: notice.technician_first_name.as_deref(),
+                    when: shown(&notice.start_at),
+                    before: notice.previous_start_at.as_deref().map(shown),
+                    client: &notice.company_name,
+                    pianos,
+                    duration_minutes: notice.duration,
+                };
+                let composed = message::appointment_change(&facts, to.language);
+                // Forever once per (appointment, technician, start, change).
+                queue(
+                    &mut tx,
+                    &mut report,
+                    format!(
+                        "change:{}:{}:{}:{}",
+                        notice.appointment_id, notice.technician_id, notice.start_at, notice.change
+                    ),
+                    "change",
+                    to,
+                    composed,
+                    None,
+                    None,
+                )
+                .await?;
+            }
+            if self.config.alerts.log_channel {
+                tracing::warn!(appointment = notice.appointment_id, technician = %notice.technician_id, change = %notice.change, start = %notice.start_at, "appointment change");
+            }
+            journal::remove(&mut tx, notice.appointment_id, &notice.technician_id).await?;
+        }
+        commit(tx).await?;
+        Ok(report)
+    }
+
     /// The daily digest of unresolved maintenance alerts to the owner (at most one a day).
     pub async fn digest(&self) -> Result<DetectReport, StoreError> {
         let mut report = DetectReport::default();

@@ -9,6 +9,7 @@
 //! * [`mailer`] and [`delivery`]: SMTP with lettre, and the worker that drains the durable
 //!   queue with backoff, never sending a delivered message again.
 
+pub mod changes;
 pub mod delivery;
 pub mod detect;
 pub mod mailer;

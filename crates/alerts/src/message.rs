@@ -467,6 +467,102 @@ pub fn test(nonce: &str, language: Language) -> Composed {
     .compose(subject, message_id("test", nonce), None)
 }
 
+/// What an appointment-change notice says.
+pub struct ChangeFacts<'a> {
+    /// `new`, `reassigned` (taken off this technician's day), `rescheduled`, `cancelled`,
+    /// `deleted`.
+    pub change: &'a str,
+    pub appointment_id: i64,
+    pub technician_id: &'a str,
+    pub first_name: Option<&'a str>,
+    /// When, in the shop's time ("mardi 8 décembre 09:00" is the caller's to format).
+    pub when: String,
+    /// When it was before a reschedule.
+    pub before: Option<String>,
+    pub client: &'a str,
+    pub pianos: Option<String>,
+    pub duration_minutes: Option<i64>,
+}
+
+/// "RV déplacé — <client> — <when>" to the technician concerned.
+pub fn appointment_change(facts: &ChangeFacts<'_>, language: Language) -> Composed {
+    let name = facts.first_name.unwrap_or("");
+    let (what, labels, hello) = match language {
+        Language::Fr => (
+            match facts.change {
+                "new" => "Nouveau RV",
+                "reassigned" => "RV retiré de votre horaire",
+                "rescheduled" => "RV déplacé",
+                "cancelled" => "RV annulé",
+                _ => "RV supprimé",
+            },
+            ["Quand", "Avant", "Client", "Pianos", "Durée"],
+            format!("Bonjour {name},").replace("Bonjour ,", "Bonjour,"),
+        ),
+        Language::En => (
+            match facts.change {
+                "new" => "New appointment",
+                "reassigned" => "Appointment taken off your schedule",
+                "rescheduled" => "Appointment moved",
+                "cancelled" => "Appointment cancelled",
+                _ => "Appointment deleted",
+            },
+            ["When", "Before", "Client", "Pianos", "Duration"],
+            format!("Hello {name},").replace("Hello ,", "Hello,"),
+        ),
+    };
+    let subject = format!("{what} — {} — {}", facts.client, facts.when);
+    let mut rows = vec![(labels[0], facts.when.clone())];
+    if let Some(before) = &facts.before {
+        rows.push((labels[1], before.clone()));
+    }
+    rows.extend([
+        (labels[2], facts.client.to_owned()),
+        (
+            labels[3],
+            facts.pianos.clone().unwrap_or_else(|| "—".into()),
+        ),
+        (
+            labels[4],
+            facts
+                .duration_minutes
+                .map_or_else(|| "—".into(), |m| format!("{m} min")),
+        ),
+    ]);
+    let key = format!(
+        "{}.{}.{}.{}",
+        facts.appointment_id, facts.technician_id, facts.change, facts.when
+    );
+    Body {
+        opening: format!("{hello} {what}."),
+        rows,
+        closing: closing(language),
+    }
+    .compose(
+        subject,
+        message_id("change", &key),
+        // One thread per appointment and technician.
+        Some(message_id(
+            "appointment",
+            &format!("{}.{}", facts.appointment_id, facts.technician_id),
+        )),
+    )
+}
+
+/// The French name of a weekday ("mardi").
+pub fn weekday_fr(day: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match day {
+        Monday => "lundi",
+        Tuesday => "mardi",
+        Wednesday => "mercredi",
+        Thursday => "jeudi",
+        Friday => "vendredi",
+        Saturday => "samedi",
+        Sunday => "dimanche",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -485,6 +485,9 @@ pub struct Alerts {
     pub phrases: Phrases,
     /// Also write every alert to the log (the console when in the foreground).
     pub log_channel: bool,
+    /// Tell technicians of new, reassigned, moved, cancelled and deleted appointments of the
+    /// week ahead (held 21:00–07:00, sent at 07:05).
+    pub change_notices: bool,
     /// Also show alerts in macOS Notification Center (through `osascript`).
     pub macos_notifications: bool,
     /// Resolving a maintenance alert by hand adds a comment to the client's timeline in
@@ -514,6 +517,7 @@ impl Default for Alerts {
             humidity_max_percent: 60,
             phrases: Phrases::default(),
             log_channel: true,
+            change_notices: true,
             macos_notifications: false,
             client_log_on_resolve: false,
         }

@@ -8,6 +8,7 @@
 //! | `alerts.unconfirmed_schedule` (16:00) | J-1 unconfirmed appointments |
 //! | `alerts.low_stock_schedule`, and after stock changes | low stock |
 //! | `alerts.digest_schedule`, if `alerts.digest` | digest of open alerts |
+//! | after every run, after an appointment edit on the Mac, and every minute | appointment-change notices (the night's go at 07:05) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,25 @@ use crate::storage::StorageWatch;
 
 /// How often sync health is checked besides after each run.
 const HEALTH_EVERY: Duration = Duration::from_secs(600);
+/// How often the appointment-change notices are swept besides after each run and each edit
+/// (so the night's held notices go within a minute of 07:05).
+const CHANGES_EVERY: Duration = Duration::from_secs(60);
+
+/// The business clock: the wall clock, or, in debug builds, the instant written in the file
+/// named by `GAZELLED_BUSINESS_CLOCK` (so a test can be at 22:00, then at 07:05, without
+/// waiting for either). Read at each use.
+pub fn business_now() -> Timestamp {
+    #[cfg(debug_assertions)]
+    if let Ok(file) = std::env::var("GAZELLED_BUSINESS_CLOCK") {
+        match std::fs::read_to_string(&file).map(|t| t.trim().parse::<Timestamp>()) {
+            Ok(Ok(now)) => return now,
+            _ => {
+                tracing::warn!(%file, "GAZELLED_BUSINESS_CLOCK: not a readable instant; using the wall clock")
+            }
+        }
+    }
+    Timestamp::now()
+}
 
 pub struct Alerting {
     store: store::Store,
@@ -87,6 +107,16 @@ impl Alerting {
                 }
             }
         });
+        let me = Arc::clone(self);
+        let stop = shutdown.token().clone();
+        shutdown.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(CHANGES_EVERY) => me.change_notices().await,
+                    () = stop.cancelled() => return,
+                }
+            }
+        });
     }
 
     fn wake_delivery(&self, report: &DetectReport) {
@@ -145,7 +175,17 @@ impl Alerting {
         {
             let _ = self.scan(None).await;
         }
+        self.change_notices().await;
         self.health().await;
+    }
+
+    /// Appointment-change notices: the journal swept, the due notices queued.
+    pub async fn change_notices(&self) {
+        let _one = self.running.lock().await;
+        self.log(
+            "appointment_changes",
+            self.detectors.change_notices(business_now()).await,
+        );
     }
 
     /// The maintenance scan (`since` = `alerts scan --since`).

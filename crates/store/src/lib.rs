@@ -14,6 +14,7 @@
 //! * [`money`]: exact cents and hundredths.
 
 pub mod alerts;
+pub mod appointment_changes;
 pub mod appointment_pianos;
 pub mod error;
 pub mod inventory;

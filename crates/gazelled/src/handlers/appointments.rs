@@ -21,9 +21,11 @@ fn days(days: u32) -> Handled<i64> {
     }
 }
 
-/// An edit's outcome, pushed at once.
-fn queued(context: &Context, outcome: Outcome) -> Handled<Outcome> {
+/// An edit's outcome, pushed at once; the technicians concerned are told (the change was
+/// journalled in the edit's transaction).
+async fn queued(context: &Context, outcome: Outcome) -> Handled<Outcome> {
     context.nudge_push();
+    context.alerting.change_notices().await;
     Ok(outcome)
 }
 
@@ -39,35 +41,35 @@ pub async fn create(context: &Context, r: AppointmentCreate) -> Handled<Outcome>
             r.notes,
         )
         .await?;
-    queued(context, outcome)
+    queued(context, outcome).await
 }
 
 pub async fn reschedule(context: &Context, r: AppointmentMove) -> Handled<Outcome> {
     let outcome = Appointments::new(&context.store, &context.config)
         .reschedule(&r.id, &r.start, r.duration_minutes)
         .await?;
-    queued(context, outcome)
+    queued(context, outcome).await
 }
 
 pub async fn reassign(context: &Context, r: AppointmentReassign) -> Handled<Outcome> {
     let outcome = Appointments::new(&context.store, &context.config)
         .reassign(&r.id, &r.technician)
         .await?;
-    queued(context, outcome)
+    queued(context, outcome).await
 }
 
 pub async fn cancel(context: &Context, r: AppointmentCancel) -> Handled<Outcome> {
     let outcome = Appointments::new(&context.store, &context.config)
         .cancel(&r.id)
         .await?;
-    queued(context, outcome)
+    queued(context, outcome).await
 }
 
 pub async fn confirm(context: &Context, r: AppointmentConfirm) -> Handled<Outcome> {
     let outcome = Appointments::new(&context.store, &context.config)
         .confirm(&r.id)
         .await?;
-    queued(context, outcome)
+    queued(context, outcome).await
 }
 
 pub async fn calendar(
