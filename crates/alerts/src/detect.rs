@@ -631,6 +631,11 @@ impl Detectors {
         use store::appointment_changes as journal;
         let tz = timezone(&self.config);
         let mut report = DetectReport::default();
+        // The sweep runs every minute: with nothing to read and nothing due, it stays off the
+        // writer (no lock taken from a sync, no cache grown on an idle daemon).
+        if !journal::anything_to_do(self.store.reader(), &store::time::utc_text(now)).await? {
+            return Ok(report);
+        }
         loop {
             let mut tx = self.store.begin_write().await?;
             let lines = journal::unread(&mut tx).await?;

@@ -43,6 +43,19 @@ pub async fn unread(conn: &mut SqliteConnection) -> Result<Vec<JournalLine>> {
     .context("reading the appointment-change journal")
 }
 
+/// Whether the sweep has anything to do: unread journal lines, or a notice due at `now`.
+pub async fn anything_to_do(pool: &sqlx::SqlitePool, now: &str) -> Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM AppointmentChangeJournal
+                        WHERE Id > (SELECT LastJournalId FROM AppointmentChangeSweep WHERE Id = 1))
+             OR EXISTS (SELECT 1 FROM AppointmentNotices WHERE DueAt <= ?1)",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .context("checking for appointment changes")
+}
+
 /// Records that the journal was read up to `id` (in the transaction that acted on it), and
 /// drops the lines read: they are worth nothing once their notices exist.
 pub async fn mark_read(conn: &mut SqliteConnection, id: i64) -> Result<()> {
