@@ -881,19 +881,23 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
             .unwrap()
             .to_owned()
     };
+    // The daemon reads its business clock from that file.
+    let daemon_on = |clock: &std::path::Path| {
+        sandbox
+            .command("gazelled")
+            .env("GAZELLED_BUSINESS_CLOCK", clock)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
     let moved = create("À déplacer", in_days(2));
     let reassigned = create("À réassigner", in_days(3));
     let cancelled = create("À annuler", in_days(4));
     let far = create("Dans deux semaines", in_days(14));
     let deleted = create("À supprimer", in_days(5));
 
-    let mut daemon = sandbox
-        .command("gazelled")
-        .env("GAZELLED_BUSINESS_CLOCK", &clock)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = daemon_on(&clock);
     sandbox.wait_for_log(&mut daemon, "gazelled ready");
     sync(&sandbox, &["--full"]);
     let change_mails = || -> i64 {
@@ -973,13 +977,7 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
     // A restart, another sync: nothing is sent again.
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
-    let mut daemon = sandbox
-        .command("gazelled")
-        .env("GAZELLED_BUSINESS_CLOCK", &clock)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = daemon_on(&clock);
     sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
     sync(&sandbox, &[]);
     assert_eq!(change_mails(), 5);
