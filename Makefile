@@ -21,7 +21,7 @@ HOSTILE = GAZELLE_SIM_CURSORS=offset GAZELLE_SIM_DATE_FILTERS=utc
 test:
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
-	$(HOSTILE) $(CARGO) test --workspace --no-fail-fast --test sync --test property --test crash --test push
+	$(HOSTILE) $(CARGO) test --workspace --no-fail-fast --test sync --test property --test crash --test push --test alerts --test control
 
 ## Formatting and clippy, warnings as errors.
 lint:
