@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use e2e::{Sandbox, SimProcess, SmtpSink, signal, wait_exit};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 const OWNER: &str = "owner@example.test";
 const TECH: &str = "tech@example.test";
@@ -1014,4 +1014,343 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
     assert!(last.subject.starts_with("RV déplacé"), "{}", last.subject);
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
+/// The issue "The technicians' day", part 2: the agenda of a technician with three
+/// appointments carries the right pianos, alerts and confirmation states and an `.ics` that
+/// parses; nothing goes to a technician with an empty day; a restart resends nothing; a
+/// change in the evening sends an update at once, one at night waits for the morning.
+#[test]
+fn the_daily_agenda_lists_the_day_with_its_pianos_and_goes_again_only_when_the_day_changed() {
+    let sim = SimProcess::start("tiny");
+    let mail_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(mail_dir.path(), 0);
+    let users = graphql(&sim, "{ allUsers { id isSchedulable } }");
+    let technicians: Vec<String> = users["data"]["allUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["isSchedulable"] == true)
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (a, c) = (technicians[0].clone(), technicians[1].clone());
+    let (mail_a, mail_c) = ("tech-a@example.test", "tech-c@example.test");
+    let pianos = graphql(&sim, "{ allPianos(first: 3) { nodes { id } } }");
+    let piano: Vec<String> = pianos["data"]["allPianos"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    let sandbox = mailing_sandbox(
+        &sim,
+        &sink,
+        &format!(
+            "change_notices = false\n\
+             [alerts.technicians.{a}]\nemail = \"{mail_a}\"\nagenda = true\n\
+             [alerts.technicians.{c}]\nemail = \"{mail_c}\"\nlanguage = \"en\"\nagenda = true\n"
+        ),
+    );
+
+    // The evening before a working day (S: Monday to Thursday), on the business clock.
+    let tz = jiff::tz::TimeZone::get("America/Montreal").unwrap();
+    let mut evening = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    loop {
+        evening = evening.tomorrow().unwrap();
+        if (1..=4).contains(&evening.weekday().to_monday_one_offset()) {
+            break;
+        }
+    }
+    let day = evening.tomorrow().unwrap();
+    let at = |date: jiff::civil::Date, h: i8, m: i8| {
+        date.at(h, m, 0, 0)
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+    };
+    let clock = sandbox.root().join("business-clock");
+    let set_clock = |t: jiff::Timestamp| std::fs::write(&clock, t.to_string()).unwrap();
+    set_clock(at(evening, 12, 0));
+    let mut daemon = sandbox
+        .command("gazelled")
+        .env("GAZELLED_BUSINESS_CLOCK", &clock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sandbox.wait_for_log(&mut daemon, "gazelled ready");
+    sync(&sandbox, &["--full"]);
+    // A client with an address (the map link) and a phone.
+    let (client, address): (String, String) = sandbox.query_one(
+        "SELECT ExternalId, Address FROM Clients
+         WHERE COALESCE(Address, '') <> '' AND COALESCE(Phone, '') <> '' ORDER BY Id LIMIT 1",
+        &[],
+    );
+    // The agendas received, in order (other alerts, to the owner, are not counted).
+    let agenda_mails = |count: usize| {
+        SmtpSink::wait_for_matching(mail_dir.path(), count, Duration::from_secs(30), |m| {
+            let subject = parse(m).subject;
+            subject.contains("Votre journée") || subject.contains("Your day")
+        })
+    };
+
+    // The day is made known: whatever the data set gave A and C that day is cancelled, and A
+    // gets three appointments. A service note on the first piano raises a cover alert.
+    let (from, to) = (
+        store_text(at(day, 0, 0)),
+        store_text(at(day.tomorrow().unwrap(), 0, 0)),
+    );
+    let existing = sandbox.query_one::<(String,)>(
+        "SELECT COALESCE(json_group_array(ExternalId), '[]') FROM Appointments
+         WHERE TechnicianId IN (?1, ?2) AND StartAt >= ?3 AND StartAt < ?4
+           AND ExternalId IS NOT NULL",
+        &[&a, &c, &from, &to],
+    );
+    for id in serde_json::from_str::<Vec<String>>(&existing.0).unwrap() {
+        mutate(
+            &sim,
+            "mutation X($id: String!) { cancelEvent(eventId: $id) { event { id } mutationErrors { messages } } }",
+            "cancelEvent",
+            serde_json::json!({"id": id}),
+        );
+    }
+    let create = |hour: i8, title: &str, pianos: &[&str], notes: Option<&str>| {
+        mutate(
+            &sim,
+            "mutation C($input: PrivateEventInput!) { createEvent(input: $input) { event { id } mutationErrors { messages } } }",
+            "createEvent",
+            serde_json::json!({"input": {
+                "title": title, "start": at(day, hour, 0).to_string(), "duration": 90,
+                "type": "APPOINTMENT", "userId": a, "clientId": client,
+                "timezone": "America/Montreal", "notes": notes,
+                "pianos": pianos.iter().map(|p| serde_json::json!({"pianoId": p})).collect::<Vec<_>>(),
+            }}),
+        )["event"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = create(9, "Accord du matin", &[&piano[0]], None);
+    let second = create(
+        11,
+        "Deux pianos",
+        &[&piano[1], &piano[2]],
+        Some("Code de porte 4321"),
+    );
+    let third = create(14, "Accord confirmé", &[&piano[1]], None);
+    mutate(
+        &sim,
+        "mutation K($id: String!) { confirmEvent(id: $id) { event { id } mutationErrors { messages } } }",
+        "confirmEvent",
+        serde_json::json!({"id": third}),
+    );
+    add_note(
+        &sim,
+        &client,
+        &piano[0],
+        Some(&a),
+        "Accord 440. Housse enlevée par le client.",
+    );
+    sync(&sandbox, &[]);
+    let agendas = || -> i64 {
+        sandbox
+            .query_one::<(i64,)>("SELECT count(*) FROM EmailQueue WHERE Kind = 'agenda'", &[])
+            .0
+    };
+    assert_eq!(agendas(), 0, "noon: the agenda waits for 18:00");
+
+    // 18:00: the agenda goes to A only (C's day is empty).
+    set_clock(at(evening, 18, 0));
+    sync(&sandbox, &["--stream", "users"]);
+    let got = agenda_mails(1);
+    assert_eq!(got.len(), 1);
+    let mail = parse(&got[0]);
+    assert_eq!(mail.to, [mail_a]);
+    assert!(
+        mail.subject.starts_with("Votre journée du ") && mail.subject.ends_with(": 3 rendez-vous"),
+        "{}",
+        mail.subject
+    );
+    let label = |id: &str| {
+        let (make, model, room): (String, Option<String>, Option<String>) = sandbox.query_one(
+            "SELECT Make, Model, Location FROM Pianos WHERE ExternalId = ?1",
+            &[id],
+        );
+        let name = [Some(make), model]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (name, room)
+    };
+    // The three appointments in order, each with its pianos and its state.
+    let text = mail.text.replace("\r\n", "\n");
+    let sections: Vec<&str> = text.split("\n\n").collect();
+    let section = |n: usize| -> &str {
+        sections
+            .iter()
+            .find(|s| s.starts_with(&format!("{n}. ")))
+            .unwrap_or_else(|| panic!("appointment {n} in\n{text}"))
+    };
+    // Where to go, and one tap to the map.
+    assert!(section(1).contains(&address), "{}", section(1));
+    assert!(
+        section(1).contains("Carte : https://maps.apple.com/?q="),
+        "{}",
+        section(1)
+    );
+    assert!(
+        mail.html.contains("<a href=\"https://maps.apple.com/?q="),
+        "{}",
+        mail.html
+    );
+    assert!(
+        section(1).starts_with("1. 09:00–10:30 (90 min)"),
+        "{}",
+        section(1)
+    );
+    assert!(section(2).starts_with("2. 11:00–12:30"), "{}", section(2));
+    assert!(section(3).starts_with("3. 14:00–15:30"), "{}", section(3));
+    let (p0, _) = label(&piano[0]);
+    let (p1, room1) = label(&piano[1]);
+    let (p2, _) = label(&piano[2]);
+    assert!(section(1).contains(&p0), "{}", section(1));
+    assert!(
+        section(1).contains("Housse enlevée par le client"),
+        "the last service note: {}",
+        section(1)
+    );
+    assert!(
+        section(1).contains("Alerte ouverte") && section(1).contains("Housse ("),
+        "{}",
+        section(1)
+    );
+    assert!(section(1).contains("NON CONFIRMÉ"), "{}", section(1));
+    assert!(
+        section(2).contains(&p1) && section(2).contains(&p2),
+        "both pianos: {}",
+        section(2)
+    );
+    if let Some(room) = room1.filter(|r| !r.is_empty()) {
+        assert!(section(2).contains(&format!("({room})")), "{}", section(2));
+    }
+    assert!(section(2).contains("Code de porte 4321"), "{}", section(2));
+    assert!(!section(2).contains("Alerte ouverte"), "{}", section(2));
+    assert!(
+        section(3).contains("confirmé par le client") && !section(3).contains("NON"),
+        "{}",
+        section(3)
+    );
+    assert!(
+        mail.html.contains("Housse enlevée par le client"),
+        "{}",
+        mail.html
+    );
+
+    // The .ics of the day parses, with the three appointments at their times.
+    let message = MessageParser::default().parse(&got[0].raw).unwrap();
+    let ics = message
+        .attachments()
+        .find(|p| p.attachment_name().is_some_and(|n| n.ends_with(".ics")))
+        .expect("an .ics attachment");
+    let ics = String::from_utf8(ics.contents().to_vec()).unwrap();
+    let unfolded = icalendar::parser::unfold(&ics);
+    let calendar = icalendar::parser::read_calendar(&unfolded).expect("an iCalendar file");
+    let starts: Vec<String> = calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str() == "VEVENT")
+        .map(|c| c.find_prop("DTSTART").unwrap().val.as_str().to_owned())
+        .collect();
+    let utc = |h: i8| at(day, h, 0).strftime("%Y%m%dT%H%M%SZ").to_string();
+    assert_eq!(starts, [utc(9), utc(11), utc(14)], "{ics}");
+
+    // Nothing changed: another run, a restart, and nothing goes again.
+    sync(&sandbox, &[]);
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+    let mut daemon = sandbox
+        .command("gazelled")
+        .env("GAZELLED_BUSINESS_CLOCK", &clock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
+    set_clock(at(evening, 19, 0));
+    sync(&sandbox, &[]);
+    assert_eq!(agendas(), 1);
+
+    // 19:00, the second appointment moves to 16:00: an update, at once, in the thread.
+    let (status, text) = sim.post("/_sim/clock", r#"{"advance_seconds": 60}"#, &[]);
+    assert_eq!(status, 200, "{text}");
+    mutate(
+        &sim,
+        "mutation U($id: String!, $input: PrivateEventInput!) { updateEvent(id: $id, input: $input) { event { id } mutationErrors { messages } } }",
+        "updateEvent",
+        serde_json::json!({"id": second, "input": {
+            "title": "Deux pianos", "start": at(day, 16, 0).to_string(), "duration": 90,
+            "type": "APPOINTMENT", "userId": a, "clientId": client,
+            "timezone": "America/Montreal", "notes": "Code de porte 4321",
+            "pianos": [{"pianoId": piano[1]}, {"pianoId": piano[2]}],
+        }}),
+    );
+    sync(&sandbox, &[]);
+    let got = agenda_mails(2);
+    assert_eq!(got.len(), 2);
+    let update = parse(&got[1]);
+    assert_eq!(update.to, [mail_a]);
+    assert!(
+        update.subject.starts_with("Mise à jour — Votre journée"),
+        "{}",
+        update.subject
+    );
+    assert!(update.text.contains("3. 16:00–17:30"), "{}", update.text);
+    let in_reply_to = MessageParser::default()
+        .parse(&got[1].raw)
+        .unwrap()
+        .in_reply_to()
+        .as_text()
+        .map(str::to_owned);
+    assert_eq!(
+        in_reply_to.as_deref(),
+        Some(mail.message_id.as_str()),
+        "threaded under the first"
+    );
+
+    // 22:00, the first is cancelled: the night waits; at 07:05 the final day goes.
+    set_clock(at(evening, 22, 0));
+    let (status, text) = sim.post("/_sim/clock", r#"{"advance_seconds": 60}"#, &[]);
+    assert_eq!(status, 200, "{text}");
+    mutate(
+        &sim,
+        "mutation X($id: String!) { cancelEvent(eventId: $id) { event { id } mutationErrors { messages } } }",
+        "cancelEvent",
+        serde_json::json!({"id": first}),
+    );
+    sync(&sandbox, &[]);
+    assert_eq!(agendas(), 2, "the night's change waits");
+    set_clock(at(day, 7, 5));
+    sync(&sandbox, &["--stream", "users"]);
+    let got = agenda_mails(3);
+    assert_eq!(got.len(), 3);
+    let morning = parse(&got[2]);
+    assert!(
+        morning.subject.ends_with(": 2 rendez-vous"),
+        "{}",
+        morning.subject
+    );
+    assert!(!morning.text.contains("09:00"), "{}", morning.text);
+    // C, with nothing that day, never got anything.
+    assert!(got.iter().all(|m| m.to == [mail_a]));
+    // At 08:00 the day is no longer watched.
+    set_clock(at(day, 8, 0));
+    sync(&sandbox, &[]);
+    assert_eq!(agendas(), 3);
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
+}
+
+fn store_text(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

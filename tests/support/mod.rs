@@ -442,9 +442,21 @@ impl SmtpSink {
 
     /// Waits until at least `count` messages have arrived (at most `limit`).
     pub fn wait_for(dir: &Path, count: usize, limit: Duration) -> Vec<Received> {
+        SmtpSink::wait_for_matching(dir, count, limit, |_| true)
+    }
+
+    /// Waits until at least `count` messages accepted by `keep` have arrived (at most
+    /// `limit`); returns those, in order of arrival.
+    pub fn wait_for_matching(
+        dir: &Path,
+        count: usize,
+        limit: Duration,
+        keep: impl Fn(&Received) -> bool,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + limit;
         loop {
-            let got = SmtpSink::received(dir);
+            let mut got = SmtpSink::received(dir);
+            got.retain(|m| keep(m));
             if got.len() >= count || Instant::now() > deadline {
                 return got;
             }

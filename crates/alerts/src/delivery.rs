@@ -74,6 +74,9 @@ impl Delivery {
                 if stop.is_cancelled() {
                     return Ok(report);
                 }
+                // Read before the claim: a failed read leaves the message pending, not
+                // `sending` until the next start.
+                let attachments = mail::attachments(self.store.reader(), email.id).await?;
                 let mut tx = self.store.begin_write().await?;
                 let claimed = mail::claim(&mut tx, email.id).await?;
                 commit(tx).await?;
@@ -81,7 +84,7 @@ impl Delivery {
                     continue;
                 }
                 let attempts = email.attempts + 1;
-                let outcome = self.mailer.send(&email).await;
+                let outcome = self.mailer.send(&email, &attachments).await;
                 let mut tx = self.store.begin_write().await?;
                 match outcome {
                     Ok(()) => {

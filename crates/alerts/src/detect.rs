@@ -751,6 +751,132 @@ impl Detectors {
         Ok(report)
     }
 
+    /// The daily agendas (see [`crate::agenda`]): for each day whose agenda is open at `now`
+    /// (the business clock) and each technician who asked for it, the first agenda or an
+    /// update is queued with its `.ics`, and recorded, in one transaction. Reads only, unless
+    /// something is to be sent.
+    pub async fn agendas(&self, now: Timestamp) -> Result<DetectReport, StoreError> {
+        use crate::agenda::{self, AgendaFacts, PianoLine, Verdict, Visit};
+        let mut report = DetectReport::default();
+        let asked: Vec<&String> = self
+            .config
+            .alerts
+            .technicians
+            .iter()
+            .filter(|(_, t)| t.agenda)
+            .map(|(id, _)| id)
+            .collect();
+        if !self.email || asked.is_empty() {
+            return Ok(report);
+        }
+        let tz = timezone(&self.config);
+        let working: Vec<jiff::civil::Weekday> = self
+            .config
+            .business
+            .working_days
+            .iter()
+            .map(|d| d.weekday())
+            .collect();
+        let quiet = agenda::is_quiet(now, &tz);
+        let reader = self.store.reader();
+        for day in agenda::open_days(now, &tz, self.config.alerts.agenda_time.time(), &working) {
+            let bound = |d: Date| {
+                d.to_zoned(tz.clone())
+                    .map(|z| store::time::utc_text(z.timestamp()))
+                    .map_err(|e| StoreError::Invalid(format!("the day {d}: {e}")))
+            };
+            let (from, to) = (bound(day)?, bound(day.tomorrow().unwrap_or(day))?);
+            let day_text = store::time::date_text(day);
+            for technician in &asked {
+                report.scanned += 1;
+                let appointments =
+                    store::agenda::day_appointments(reader, technician, &from, &to).await?;
+                let mut visits = Vec::with_capacity(appointments.len());
+                for appointment in appointments {
+                    let mut pianos = Vec::with_capacity(appointment.pianos.len());
+                    for piano in &appointment.pianos {
+                        pianos.push(
+                            match store::agenda::piano_brief(reader, &piano.external_id).await? {
+                                Some(brief) => PianoLine::Known(brief),
+                                None => PianoLine::NotMirrored(piano.clone()),
+                            },
+                        );
+                    }
+                    visits.push(Visit {
+                        appointment,
+                        pianos,
+                    });
+                }
+                let contact = alerts::user_contact(reader, technician).await?;
+                let facts = AgendaFacts {
+                    technician_id: (*technician).clone(),
+                    first_name: contact.as_ref().and_then(|c| c.first_name.clone()),
+                    day: day_text.clone(),
+                    visits,
+                };
+                let fingerprint = facts.fingerprint();
+                let sent = store::agenda::last_sent(reader, technician, &day_text).await?;
+                let verdict = agenda::verdict(
+                    sent.as_ref().map(|s| s.fingerprint.as_str()),
+                    &fingerprint,
+                    facts.visits.len(),
+                    quiet,
+                );
+                if verdict == Verdict::Nothing {
+                    continue;
+                }
+                let Some(to) = self.router.technician_only(
+                    technician,
+                    contact.as_ref().and_then(|c| c.email.as_deref()),
+                ) else {
+                    tracing::warn!(technician = %technician, day = %day_text, "no e-mail address for this technician's agenda: set [alerts.technicians.{technician}] email");
+                    continue;
+                };
+                let name = contact
+                    .as_ref()
+                    .and_then(|c| piano_name(c.first_name.as_deref(), c.last_name.as_deref()))
+                    .unwrap_or_else(|| (*technician).clone());
+                let ics = managers::appointments::ics(
+                    &facts
+                        .visits
+                        .iter()
+                        .map(|v| v.appointment.calendar_entry(technician))
+                        .collect::<Vec<_>>(),
+                    Some(&name),
+                );
+                let sent = sent.filter(|_| verdict == Verdict::Update);
+                let (composed, attachment) =
+                    agenda::compose(&facts, to.language, &tz, sent.as_ref(), ics);
+                let message_id = composed.message_id.clone();
+                let version = sent.as_ref().map_or(0, |s| s.updates.saturating_add(1));
+                let new = email(
+                    format!("agenda:{technician}:{day_text}:v{version}"),
+                    "agenda",
+                    &to,
+                    composed,
+                    None,
+                    None,
+                );
+                let mut tx = self.store.begin_write().await?;
+                if mail::queue_with(&mut tx, &new, &[attachment]).await? {
+                    report.emails_queued += 1;
+                    report.raised += u32::from(verdict == Verdict::First);
+                }
+                store::agenda::record_sent(
+                    &mut tx,
+                    technician,
+                    &day_text,
+                    &fingerprint,
+                    &message_id,
+                )
+                .await?;
+                commit(tx).await?;
+                tracing::info!(technician = %technician, day = %day_text, update = verdict == Verdict::Update, appointments = facts.visits.len(), "daily agenda queued");
+            }
+        }
+        Ok(report)
+    }
+
     /// The daily digest of unresolved maintenance alerts to the owner (at most one a day).
     pub async fn digest(&self) -> Result<DetectReport, StoreError> {
         let mut report = DetectReport::default();

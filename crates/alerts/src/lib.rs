@@ -4,11 +4,13 @@
 //! * [`detect`]: the detectors over the store — maintenance, unconfirmed appointments (J-1),
 //!   low stock, sync health. Each writes its alert and queues its e-mail in one transaction,
 //!   keyed so that running it again creates nothing new.
+//! * [`agenda`]: the daily agenda of each technician who asked for it (rules and e-mail).
 //! * [`message`]: the e-mails (French or English, text and HTML, stable `Message-ID`,
 //!   subjects that thread).
 //! * [`mailer`] and [`delivery`]: SMTP with lettre, and the worker that drains the durable
 //!   queue with backoff, never sending a delivered message again.
 
+pub mod agenda;
 pub mod changes;
 pub mod delivery;
 pub mod detect;

@@ -10,7 +10,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use store::mail::QueuedEmail;
+use store::mail::{Attachment, QueuedEmail};
 
 /// Why a message was not sent.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -144,9 +144,13 @@ impl Mailer {
         &self.describe
     }
 
-    /// Sends one queued message.
-    pub async fn send(&self, email: &QueuedEmail) -> Result<(), SendError> {
-        let message = build(&self.from, email)?;
+    /// Sends one queued message with its attachments.
+    pub async fn send(
+        &self,
+        email: &QueuedEmail,
+        attachments: &[Attachment],
+    ) -> Result<(), SendError> {
+        let message = build(&self.from, email, attachments)?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| {
             let text = self.explain(&e);
             if e.is_permanent() {
@@ -182,8 +186,12 @@ impl Mailer {
 }
 
 /// The MIME message of a queued e-mail: multipart/alternative, UTF-8 text and HTML, with its
-/// stable Message-ID and its thread.
-pub fn build(from: &Mailbox, email: &QueuedEmail) -> Result<Message, SendError> {
+/// stable Message-ID and its thread; with attachments, that inside a multipart/mixed.
+pub fn build(
+    from: &Mailbox,
+    email: &QueuedEmail,
+    attachments: &[Attachment],
+) -> Result<Message, SendError> {
     let to: Mailbox = email.recipient.parse().map_err(|e| {
         SendError::Permanent(format!(
             "recipient `{}` is not an address: {e}",
@@ -200,20 +208,37 @@ pub fn build(from: &Mailbox, email: &QueuedEmail) -> Result<Message, SendError> 
             .in_reply_to(thread.clone())
             .references(thread.clone());
     }
-    builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(email.body_text.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(email.body_html.clone()),
-                ),
+    let alternative = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body_text.clone()),
         )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(email.body_html.clone()),
+        );
+    let body = if attachments.is_empty() {
+        alternative
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(alternative);
+        for file in attachments {
+            let kind = ContentType::parse(&file.content_type).map_err(|e| {
+                SendError::Permanent(format!(
+                    "attachment `{}`: content type `{}`: {e}",
+                    file.file_name, file.content_type
+                ))
+            })?;
+            mixed = mixed.singlepart(
+                lettre::message::Attachment::new(file.file_name.clone())
+                    .body(file.body.clone(), kind),
+            );
+        }
+        mixed
+    };
+    builder
+        .multipart(body)
         .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
 }
 

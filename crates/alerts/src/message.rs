@@ -35,7 +35,7 @@ pub fn message_id(kind: &str, key: &str) -> String {
     format!("<{clean}@{ID_DOMAIN}>")
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -106,7 +106,7 @@ impl Body<'_> {
     }
 }
 
-fn closing(language: Language) -> String {
+pub(crate) fn closing(language: Language) -> String {
     match language {
         Language::Fr => "— Assistant Gazelle".into(),
         Language::En => "— Assistant Gazelle".into(),

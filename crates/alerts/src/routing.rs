@@ -54,6 +54,19 @@ impl Router {
         }
     }
 
+    /// A technician's own address (configured, else Gazelle's), never the owner's: for what
+    /// only the technician should get (their agenda).
+    pub fn technician_only(&self, user_id: &str, gazelle_email: Option<&str>) -> Option<Recipient> {
+        let own = self
+            .alerts
+            .technicians
+            .get(user_id)
+            .is_some_and(|r| r.email.is_some())
+            || gazelle_email.is_some_and(|e| e.trim().parse::<lettre::Address>().is_ok());
+        own.then(|| self.technician(Some(user_id), gazelle_email))
+            .flatten()
+    }
+
     /// Whether a client is institutional: listed by id, or carrying the configured tag.
     pub fn is_institutional(&self, client_external_id: Option<&str>, tags: Option<&str>) -> bool {
         let listed = client_external_id

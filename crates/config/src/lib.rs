@@ -17,6 +17,6 @@ pub use model::{
     Logging, Paths, PhraseList, Phrases, Smtp, SmtpSecurity, Sync, Technician,
 };
 pub use values::{
-    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, REDACTED, Secret,
-    TimeZoneName,
+    ClockTime, ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, REDACTED, Secret,
+    TimeZoneName, WeekDay,
 };

@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::platform;
 use crate::values::{
-    ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, Secret, TimeZoneName,
+    ClockTime, ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, Secret,
+    TimeZoneName, WeekDay,
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,6 +145,8 @@ pub struct Business {
     pub qst_rate: u32,
     /// Reorder threshold of a new stock line (RULES.md: 5).
     pub default_reorder_threshold: u32,
+    /// The days technicians work: the daily agenda is for the next of these days.
+    pub working_days: Vec<WeekDay>,
 }
 
 impl Default for Business {
@@ -153,6 +156,13 @@ impl Default for Business {
             gst_rate: 5000,
             qst_rate: 9975,
             default_reorder_threshold: 5,
+            working_days: vec![
+                WeekDay::Mon,
+                WeekDay::Tue,
+                WeekDay::Wed,
+                WeekDay::Thu,
+                WeekDay::Fri,
+            ],
         }
     }
 }
@@ -289,6 +299,9 @@ pub struct Technician {
     /// Default: `alerts.language`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// E-mail this technician their next working day's agenda at `alerts.agenda_time`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agenda: bool,
 }
 
 /// Problem and resolution phrases of one maintenance-alert family. Matching ignores case
@@ -488,6 +501,9 @@ pub struct Alerts {
     /// Tell technicians of new, reassigned, moved, cancelled and deleted appointments of the
     /// week ahead (held 21:00–07:00, sent at 07:05).
     pub change_notices: bool,
+    /// When the daily agenda of the next working day goes to the technicians who asked for
+    /// it (`[alerts.technicians.usr_…] agenda = true`), on the shop's clock.
+    pub agenda_time: ClockTime,
     /// Also show alerts in macOS Notification Center (through `osascript`).
     pub macos_notifications: bool,
     /// Resolving a maintenance alert by hand adds a comment to the client's timeline in
@@ -518,6 +534,7 @@ impl Default for Alerts {
             phrases: Phrases::default(),
             log_channel: true,
             change_notices: true,
+            agenda_time: ClockTime::EVENING,
             macos_notifications: false,
             client_log_on_resolve: false,
         }

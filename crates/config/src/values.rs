@@ -334,6 +334,78 @@ impl Serialize for Secret {
     }
 }
 
+/// A time of day on the shop's clock, written `"HH:MM"` (24-hour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockTime(jiff::civil::Time);
+
+impl ClockTime {
+    /// 18:00, the agenda's default.
+    pub const EVENING: ClockTime = ClockTime(jiff::civil::time(18, 0, 0, 0));
+
+    pub fn new(hour: i8, minute: i8) -> Option<ClockTime> {
+        jiff::civil::Time::new(hour, minute, 0, 0)
+            .ok()
+            .map(ClockTime)
+    }
+    pub fn time(self) -> jiff::civil::Time {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let digits = |s: &str, len: std::ops::RangeInclusive<usize>| {
+            (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<i8>().ok())
+                .flatten()
+        };
+        let parsed = text
+            .trim()
+            .split_once(':')
+            .and_then(|(h, m)| ClockTime::new(digits(h, 1..=2)?, digits(m, 2..=2)?));
+        parsed.ok_or_else(|| {
+            de::Error::custom(format!(
+                "`{text}` is not a time of day: write it \"HH:MM\", e.g. \"18:00\""
+            ))
+        })
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:02}:{:02}", self.0.hour(), self.0.minute()))
+    }
+}
+
+/// A day of the week, written `"mon"` … `"sun"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeekDay {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl WeekDay {
+    pub fn weekday(self) -> jiff::civil::Weekday {
+        use jiff::civil::Weekday;
+        match self {
+            WeekDay::Mon => Weekday::Monday,
+            WeekDay::Tue => Weekday::Tuesday,
+            WeekDay::Wed => Weekday::Wednesday,
+            WeekDay::Thu => Weekday::Thursday,
+            WeekDay::Fri => Weekday::Friday,
+            WeekDay::Sat => Weekday::Saturday,
+            WeekDay::Sun => Weekday::Sunday,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +429,20 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), REDACTED);
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_clock_time_is_hh_mm() {
+        #[derive(Debug, Deserialize)]
+        struct At {
+            at: ClockTime,
+        }
+        let parse = |t: &str| toml::from_str::<At>(&format!("at = \"{t}\"")).map(|a| a.at);
+        assert_eq!(parse("18:00").unwrap(), ClockTime::EVENING);
+        assert_eq!(parse("7:05").unwrap(), ClockTime::new(7, 5).unwrap());
+        for bad in ["25:00", "18h", "18:5", "18:60", "-1:00", ""] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("HH:MM"), "{bad}: {e}");
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! | `alerts.low_stock_schedule`, and after stock changes | low stock |
 //! | `alerts.digest_schedule`, if `alerts.digest` | digest of open alerts |
 //! | after every run, after an appointment edit on the Mac, and every minute | appointment-change notices (the night's go at 07:05) |
+//! | after every run and every minute, while a day's agenda is open | daily agendas (`alerts.agenda_time`, 18:00) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,7 +113,10 @@ impl Alerting {
         shutdown.spawn(async move {
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(CHANGES_EVERY) => me.change_notices().await,
+                    () = tokio::time::sleep(CHANGES_EVERY) => {
+                        me.change_notices().await;
+                        me.agendas().await;
+                    }
                     () = stop.cancelled() => return,
                 }
             }
@@ -176,7 +180,14 @@ impl Alerting {
             let _ = self.scan(None).await;
         }
         self.change_notices().await;
+        self.agendas().await;
         self.health().await;
+    }
+
+    /// The daily agendas whose time has come, and updates of those already sent.
+    pub async fn agendas(&self) {
+        let _one = self.running.lock().await;
+        self.log("agenda", self.detectors.agendas(business_now()).await);
     }
 
     /// Appointment-change notices: the journal swept, the due notices queued.

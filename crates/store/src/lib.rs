@@ -13,6 +13,7 @@
 //! * [`reads`]: typed reads for the daemon, the alerts and the CLI.
 //! * [`money`]: exact cents and hundredths.
 
+pub mod agenda;
 pub mod alerts;
 pub mod appointment_changes;
 pub mod appointment_pianos;

@@ -28,14 +28,33 @@ pub struct NewEmail {
     pub body_html: String,
 }
 
+/// A file sent with a message (the agenda's `.ics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
+#[sqlx(rename_all = "PascalCase")]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub body: String,
+}
+
 /// Queues a message unless one with the same `DedupKey` was ever queued; whether it was.
 pub async fn queue(conn: &mut SqliteConnection, email: &NewEmail) -> Result<bool> {
+    queue_with(conn, email, &[]).await
+}
+
+/// [`queue`] with attachments, written in the same transaction as the message.
+pub async fn queue_with(
+    conn: &mut SqliteConnection,
+    email: &NewEmail,
+    attachments: &[Attachment],
+) -> Result<bool> {
     let now = now_text();
-    let done = sqlx::query(
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO EmailQueue (DedupKey, MessageId, ThreadId, Kind, AlertId, SystemAlertId,
              Recipient, Language, Subject, BodyText, BodyHtml, NextAttemptAt, CreatedAt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
-         ON CONFLICT (DedupKey) DO NOTHING",
+         ON CONFLICT (DedupKey) DO NOTHING
+         RETURNING Id",
     )
     .bind(&email.dedup_key)
     .bind(&email.message_id)
@@ -49,10 +68,39 @@ pub async fn queue(conn: &mut SqliteConnection, email: &NewEmail) -> Result<bool
     .bind(&email.body_text)
     .bind(&email.body_html)
     .bind(&now)
-    .execute(conn)
+    .fetch_optional(&mut *conn)
     .await
     .context("queueing an e-mail")?;
-    Ok(done.rows_affected() > 0)
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    for (position, file) in attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO EmailAttachments (EmailId, Position, FileName, ContentType, Body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&file.file_name)
+        .bind(&file.content_type)
+        .bind(&file.body)
+        .execute(&mut *conn)
+        .await
+        .context("queueing an e-mail's attachment")?;
+    }
+    Ok(true)
+}
+
+/// The attachments of a queued message, in order.
+pub async fn attachments(pool: &SqlitePool, email_id: i64) -> Result<Vec<Attachment>> {
+    sqlx::query_as(
+        "SELECT FileName, ContentType, Body FROM EmailAttachments WHERE EmailId = ?1
+         ORDER BY Position",
+    )
+    .bind(email_id)
+    .fetch_all(pool)
+    .await
+    .context("reading an e-mail's attachments")
 }
 
 /// A queued message.
