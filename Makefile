@@ -1,4 +1,5 @@
-# Assistant Gazelle V5. Only the Rust toolchain is needed: every other tool a target uses
+# Assistant Gazelle V5. Only the Rust toolchain is needed, and Debian's Chromium for the dashboard's
+# browser tests (`make browser` installs it): every other tool a target uses
 # is built from crates.io by cargo.
 
 CARGO ?= cargo
@@ -6,7 +7,7 @@ export CARGO_TERM_COLOR ?= auto
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all build test lint demo bench fmt clean install uninstall
+.PHONY: all build test lint demo bench fmt clean install uninstall browser screenshots
 
 all: build
 
@@ -18,10 +19,23 @@ build:
 ## simulator's hostile answers: offset cursors, date filters comparing UTC days. (`--workspace`
 ## with `--test` names keeps the first run's feature set: nothing is compiled again.)
 HOSTILE = GAZELLE_SIM_CURSORS=offset GAZELLE_SIM_DATE_FILTERS=utc
-test:
+test: browser
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 	$(HOSTILE) $(CARGO) test --workspace --no-fail-fast --test sync --test property --test crash --test push --test alerts --test control
+
+## The dashboard's tests drive Debian's Chromium through chromedriver: installed if missing
+## (CI runs as root; elsewhere, install `chromium` and `chromium-driver` by hand).
+browser:
+	@command -v chromedriver >/dev/null && test -x /usr/bin/chromium || { \
+	  echo "installing chromium and chromium-driver (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+## The dashboard's main pages at phone and desktop widths, in target/screenshots/ (not
+## committed): a real daemon syncing the simulator, logged in as the owner.
+screenshots: browser
+	$(CARGO) build --workspace --bins
+	$(CARGO) test -p e2e --test web screenshots -- --ignored --nocapture
 
 ## Formatting and clippy, warnings as errors.
 lint:

@@ -1,7 +1,7 @@
 -- The daily agenda ("ma journée"): one e-mail per technician per working day, with the day
 -- as an .ics attachment, re-sent only when the day changed.
 
--- EmailQueue gains the kind `agenda`: SQLite cannot alter a CHECK, so the table is rebuilt
+-- EmailQueue gains the kinds `agenda` and `invitation` (to the dashboard, 0012): SQLite cannot alter a CHECK, so the table is rebuilt
 -- (nothing referenced it before EmailAttachments below).
 CREATE TABLE EmailQueue_new (
     Id            INTEGER PRIMARY KEY,
@@ -9,7 +9,7 @@ CREATE TABLE EmailQueue_new (
     MessageId     TEXT NOT NULL UNIQUE,
     ThreadId      TEXT,
     Kind          TEXT NOT NULL
-                  CHECK (Kind IN ('maintenance', 'unconfirmed', 'low_stock', 'sync_health', 'digest', 'test', 'change', 'agenda')),
+                  CHECK (Kind IN ('maintenance', 'unconfirmed', 'low_stock', 'sync_health', 'digest', 'test', 'change', 'agenda', 'invitation')),
     AlertId       INTEGER REFERENCES MaintenanceAlerts (Id) ON DELETE SET NULL,
     SystemAlertId INTEGER REFERENCES SystemAlerts (Id) ON DELETE SET NULL,
     Recipient     TEXT NOT NULL,

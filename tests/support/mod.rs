@@ -29,12 +29,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A sandbox whose configuration file has `extra` appended (TOML).
+    /// A sandbox whose configuration file has `extra` appended (TOML). Its dashboard listens
+    /// on a port of its own (many daemons run at once), unless `extra` has a `[web]` table.
     pub fn new(extra: &str) -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox = Sandbox { dir };
+        let web = if extra.contains("[web]") {
+            ""
+        } else {
+            "\n[web]\nlisten = \"127.0.0.1:0\"\n"
+        };
         let config = format!(
-            "[paths]\ndata_dir = \"{}\"\nlog_dir = \"{}\"\n{extra}",
+            "[paths]\ndata_dir = \"{}\"\nlog_dir = \"{}\"\n{extra}{web}",
             sandbox.data_dir().display(),
             sandbox.log_dir().display()
         );

@@ -129,6 +129,34 @@ pub struct Visit {
     pub pianos: Vec<PianoLine>,
 }
 
+/// A technician's visits starting in [`from`, `to`) (UTC text), each with its pianos'
+/// briefs: what the agenda e-mail and the dashboard's day show.
+pub async fn visits(
+    reader: &sqlx::SqlitePool,
+    technician: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Visit>, store::StoreError> {
+    let appointments = store::agenda::day_appointments(reader, technician, from, to).await?;
+    let mut visits = Vec::with_capacity(appointments.len());
+    for appointment in appointments {
+        let mut pianos = Vec::with_capacity(appointment.pianos.len());
+        for piano in &appointment.pianos {
+            pianos.push(
+                match store::agenda::piano_brief(reader, &piano.external_id).await? {
+                    Some(brief) => PianoLine::Known(brief),
+                    None => PianoLine::NotMirrored(piano.clone()),
+                },
+            );
+        }
+        visits.push(Visit {
+            appointment,
+            pianos,
+        });
+    }
+    Ok(visits)
+}
+
 /// Everything an agenda says: the fingerprint is taken over exactly this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgendaFacts {
@@ -143,12 +171,7 @@ impl AgendaFacts {
     /// A hex SHA-256 of the facts: equal facts, equal fingerprint, across restarts and
     /// versions of the program (serde_json writes fields in declaration order).
     pub fn fingerprint(&self) -> String {
-        use sha2::Digest;
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        store::sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
     }
 }
 

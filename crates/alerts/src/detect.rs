@@ -756,7 +756,7 @@ impl Detectors {
     /// update is queued with its `.ics`, and recorded, in one transaction. Reads only, unless
     /// something is to be sent.
     pub async fn agendas(&self, now: Timestamp) -> Result<DetectReport, StoreError> {
-        use crate::agenda::{self, AgendaFacts, PianoLine, Verdict, Visit};
+        use crate::agenda::{self, AgendaFacts, Verdict};
         let mut report = DetectReport::default();
         let asked: Vec<&String> = self
             .config
@@ -789,24 +789,7 @@ impl Detectors {
             let day_text = store::time::date_text(day);
             for technician in &asked {
                 report.scanned += 1;
-                let appointments =
-                    store::agenda::day_appointments(reader, technician, &from, &to).await?;
-                let mut visits = Vec::with_capacity(appointments.len());
-                for appointment in appointments {
-                    let mut pianos = Vec::with_capacity(appointment.pianos.len());
-                    for piano in &appointment.pianos {
-                        pianos.push(
-                            match store::agenda::piano_brief(reader, &piano.external_id).await? {
-                                Some(brief) => PianoLine::Known(brief),
-                                None => PianoLine::NotMirrored(piano.clone()),
-                            },
-                        );
-                    }
-                    visits.push(Visit {
-                        appointment,
-                        pianos,
-                    });
-                }
+                let visits = agenda::visits(reader, technician, &from, &to).await?;
                 let contact = alerts::user_contact(reader, technician).await?;
                 let facts = AgendaFacts {
                     technician_id: (*technician).clone(),

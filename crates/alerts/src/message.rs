@@ -549,6 +549,52 @@ pub fn appointment_change(facts: &ChangeFacts<'_>, language: Language) -> Compos
     )
 }
 
+/// An invitation to the dashboard: the link, who invites, how long it works.
+pub fn invitation(url: &str, invited_by: &str, days: u32, language: Language) -> Composed {
+    let (subject, opening, labels, closing_line) = match language {
+        Language::Fr => (
+            "Invitation au tableau de bord d'Assistant Gazelle".to_owned(),
+            format!(
+                "Bonjour, {invited_by} vous invite au tableau de bord de l'atelier : votre journée, vos alertes, votre stock."
+            ),
+            ["Lien", "Valide"],
+            "Ouvrez le lien pour choisir votre mot de passe. Il ne sert qu'une fois.",
+        ),
+        Language::En => (
+            "Invitation to the Assistant Gazelle dashboard".to_owned(),
+            format!(
+                "Hello, {invited_by} invites you to the shop's dashboard: your day, your alerts, your stock."
+            ),
+            ["Link", "Valid for"],
+            "Open the link to choose your password. It works once.",
+        ),
+    };
+    let valid = match language {
+        Language::Fr => format!("{days} jours"),
+        Language::En => format!("{days} days"),
+    };
+    Body {
+        opening,
+        rows: vec![(labels[0], url.to_owned()), (labels[1], valid)],
+        closing: format!("{closing_line}\n\n{}", closing(language)),
+    }
+    .compose(
+        subject,
+        message_id("invitation", &crate::message::url_key(url)),
+        None,
+    )
+}
+
+/// A message-id key from a link (its last segment: the token, never repeated).
+fn url_key(url: &str) -> String {
+    url.rsplit('/')
+        .next()
+        .unwrap_or(url)
+        .chars()
+        .take(24)
+        .collect()
+}
+
 /// The French name of a weekday ("mardi").
 pub fn weekday_fr(day: jiff::civil::Weekday) -> &'static str {
     use jiff::civil::Weekday::*;

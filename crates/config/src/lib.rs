@@ -14,7 +14,7 @@ mod values;
 pub use load::{CONFIG_ENV, ConfigError, LoadedConfig, Setting, load};
 pub use model::{
     Alerts, Api, AuthMode, Business, Config, ConflictPolicy, ConsumptionRule, Inventory, Language,
-    Logging, Paths, PhraseList, Phrases, Smtp, SmtpSecurity, Sync, Technician,
+    Logging, Paths, PhraseList, Phrases, Smtp, SmtpSecurity, Sync, Technician, Web,
 };
 pub use values::{
     ClockTime, ConfigPath, CronSpec, EmailAddress, Interval, LogFilter, Mailbox, REDACTED, Secret,

@@ -23,6 +23,68 @@ pub struct Config {
     pub alerts: Alerts,
     pub smtp: Smtp,
     pub inventory: Inventory,
+    pub web: Web,
+}
+
+/// The dashboard gazelled serves (`gazellectl open`).
+///
+/// Private by default: on 127.0.0.1 only, in plain HTTP (nothing leaves the Mac). Serving
+/// the shop's network is opt-in: a `listen` address that is not loopback is served only
+/// over TLS, with the shop's certificate (`tls_cert`, `tls_key`) or, without one, a
+/// certificate the daemon generates once and keeps in `<data_dir>/web/` (its SHA-256
+/// fingerprint is shown by `gazellectl open`, to check on first visit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Web {
+    pub enabled: bool,
+    /// `address:port`; `127.0.0.1:8480` by default.
+    pub listen: std::net::SocketAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<ConfigPath>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<ConfigPath>,
+    /// The address people type to reach the dashboard (in invitation e-mails), e.g.
+    /// `https://atelier.local:8480`; default: from `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<Url>,
+    /// How long a login lasts.
+    pub session: Interval,
+    /// After this many wrong passwords in a row an account is locked for `lockout`.
+    pub max_failed_logins: u16,
+    pub lockout: Interval,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            enabled: true,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8480)),
+            tls_cert: None,
+            tls_key: None,
+            public_url: None,
+            session: Interval::from_secs(12 * 3600),
+            max_failed_logins: 5,
+            lockout: Interval::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Web {
+    /// Whether pages are served over TLS: always off loopback, or with a certificate given.
+    pub fn tls(&self) -> bool {
+        !self.listen.ip().is_loopback() || self.tls_cert.is_some()
+    }
+    /// The dashboard's base address, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!(
+                "{}://{}",
+                if self.tls() { "https" } else { "http" },
+                self.listen
+            ),
+        }
+    }
 }
 
 /// A consumption rule: an invoice line whose description contains `when` (case and accents

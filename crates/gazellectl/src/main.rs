@@ -118,6 +118,13 @@ enum Command {
         #[command(subcommand)]
         command: cmd::manage::ConflictsCommand,
     },
+    /// Open the dashboard in the browser, logged in as the owner (a one-time link).
+    Open(cmd::web::OpenArgs),
+    /// The dashboard's accounts: invite a technician or the office.
+    Web {
+        #[command(subcommand)]
+        command: cmd::web::WebCommand,
+    },
     /// Show the daemon's log (the newest file).
     Logs {
         /// Keep printing new lines as they come.
@@ -238,6 +245,8 @@ fn main() -> ExitCode {
             command: PianoCommand::Edit(e),
         } => cmd::manage::piano_edit(cli.config.as_deref(), e),
         Command::Stock { command } => cmd::manage::stock(cli.config.as_deref(), command),
+        Command::Open(args) => cmd::web::open(cli.config.as_deref(), args),
+        Command::Web { command } => cmd::web::run(cli.config.as_deref(), command),
         Command::Outbox { command } => cmd::manage::outbox(cli.config.as_deref(), command),
         Command::Conflicts { command } => cmd::manage::conflicts(cli.config.as_deref(), command),
         Command::Doctor { json } => cmd::doctor::run(cli.config.as_deref(), json),

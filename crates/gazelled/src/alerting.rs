@@ -123,6 +123,13 @@ impl Alerting {
         });
     }
 
+    /// Wakes the delivery worker (a message was queued outside the detectors).
+    pub fn wake_mail(&self) {
+        if let Some(d) = &self.delivery {
+            d.notify();
+        }
+    }
+
     fn wake_delivery(&self, report: &DetectReport) {
         if report.emails_queued > 0
             && let Some(d) = &self.delivery

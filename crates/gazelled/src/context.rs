@@ -15,6 +15,8 @@ pub struct Context {
     pub started: Instant,
     pub socket: PathBuf,
     pub storage: Arc<crate::storage::StorageWatch>,
+    /// Where the dashboard is served, once it listens.
+    pub web: std::sync::OnceLock<crate::web::Served>,
 }
 
 impl Context {

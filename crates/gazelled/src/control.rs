@@ -353,7 +353,10 @@ async fn connection(
     }
 }
 
-fn parse_sync(mode: Option<&str>, streams: &[String]) -> Result<(Mode, Vec<Stream>), String> {
+pub(crate) fn parse_sync(
+    mode: Option<&str>,
+    streams: &[String],
+) -> Result<(Mode, Vec<Stream>), String> {
     let mode = match mode.unwrap_or("incremental") {
         "full" => Mode::Full,
         "incremental" => Mode::Incremental,

@@ -17,6 +17,7 @@ mod schedule;
 mod shutdown;
 mod storage;
 mod sync_once;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -167,7 +168,17 @@ fn run(args: Args) -> Result<(), Failure> {
             started: std::time::Instant::now(),
             socket: socket.clone(),
             storage,
+            web: std::sync::OnceLock::new(),
         });
+        // The dashboard is not the daemon's job: one that cannot start is logged (and
+        // `gazellectl open` says so), the mirror goes on.
+        match web::start(std::sync::Arc::clone(&context), &shutdown).await {
+            Ok(Some(served)) => {
+                let _ = context.web.set(served);
+            }
+            Ok(None) => tracing::info!("dashboard off (web.enabled = false)"),
+            Err(e) => tracing::error!(error = %e, "dashboard not served"),
+        }
         shutdown.spawn(control::serve(listener, owner, context, shutdown.clone()));
         tracing::info!(socket = %socket.display(), "control socket listening");
         tracing::info!(

@@ -122,6 +122,39 @@ verbs! {
     ConflictsList => Vec<Conflict>,
     ConflictShow => Conflict,
     ConflictResolve => Conflict,
+    /// A one-time link that logs the owner into the dashboard.
+    WebOpen => WebLink,
+    /// Invites a technician or the office to the dashboard (the link is e-mailed too).
+    WebInvite => WebLink,
+}
+
+/// `gazellectl open`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebOpen {}
+
+/// `gazellectl web invite`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebInvite {
+    /// The person's e-mail address: their login, and where the invitation goes.
+    pub email: String,
+    /// A technician's Gazelle user id (`usr_…`); none: an office account.
+    pub technician: Option<String>,
+    /// `fr` or `en`; none: `alerts.language`.
+    pub language: Option<String>,
+    /// Who invites (the person at the Mac).
+    pub author: String,
+}
+
+/// A link to the dashboard, with what to check on first visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebLink {
+    pub url: String,
+    /// The SHA-256 fingerprint of the certificate, when served over TLS.
+    pub fingerprint: Option<String>,
+    /// How long the link works, in minutes.
+    pub valid_minutes: u32,
+    /// Whether the link was also e-mailed.
+    pub emailed: bool,
 }
 
 /// The verbs whose answers come in parts: every part but the last is a
@@ -166,6 +199,9 @@ pub struct AlertResolve {
     pub id: i64,
     /// What was done; required.
     pub note: String,
+    /// Who did it (the person at the Mac, or the dashboard's account).
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -369,6 +369,7 @@ mod tests {
         let request = Request::from(calls::AlertResolve {
             id: 1,
             note: "a".repeat(MAX_REQUEST),
+            author: None,
         });
         assert!(write_frame(&mut wire, &request).await.is_err());
     }

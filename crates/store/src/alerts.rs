@@ -243,6 +243,7 @@ pub async fn resolve_alert(
     id: i64,
     note: &str,
     today: &str,
+    by: Option<&str>,
 ) -> Result<()> {
     let state: Option<(i64,)> =
         sqlx::query_as("SELECT COALESCE(IsResolved, 0) FROM MaintenanceAlerts WHERE Id = ?1")
@@ -261,13 +262,15 @@ pub async fn resolve_alert(
     }
     sqlx::query(
         "UPDATE MaintenanceAlerts SET IsResolved = 1, ResolvedDate = ?2, UpdatedAt = ?3,
-             Notes = CASE WHEN Notes IS NULL OR Notes = '' THEN ?4 ELSE Notes || char(10) || ?4 END
+             Notes = CASE WHEN Notes IS NULL OR Notes = '' THEN ?4 ELSE Notes || char(10) || ?4 END,
+             ResolvedBy = ?5
          WHERE Id = ?1",
     )
     .bind(id)
     .bind(today)
     .bind(now_text())
     .bind(note)
+    .bind(by)
     .execute(conn)
     .await
     .context("resolving a maintenance alert")?;

@@ -30,6 +30,7 @@ pub mod records;
 pub mod sync_log;
 pub mod time;
 pub mod upsert;
+pub mod web;
 
 pub use error::{Result, StoreError};
 pub use money::{Cents, Hundredths};
@@ -38,3 +39,12 @@ pub use open::{Store, WriteTx};
 /// A connection, for reads and writes that take one (a [`WriteTx`] derefs to it).
 pub type Connection = sqlx::SqliteConnection;
 pub use upsert::{Action, BatchReport, Counts, RowOutcome, upsert};
+
+/// The SHA-256 of some bytes, in lower-case hex: fingerprints and token hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -130,7 +130,15 @@ pub fn run(file: Option<&Path>, command: AlertsCommand) -> ExitCode {
                 println!("{label:>12}: {value}");
             }
         }),
-        AlertsCommand::Resolve { id, note } => call(file, AlertResolve { id, note }).map(|a| {
+        AlertsCommand::Resolve { id, note } => call(
+            file,
+            AlertResolve {
+                id,
+                note,
+                author: Some(super::manage::author()),
+            },
+        )
+        .map(|a| {
             println!(
                 "Alert #{id} resolved on {}.",
                 or_dash(a.resolved_date.as_deref())

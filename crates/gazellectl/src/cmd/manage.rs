@@ -632,7 +632,7 @@ pub struct Movement {
     reason: Option<String>,
 }
 
-fn author() -> String {
+pub(crate) fn author() -> String {
     std::env::var("USER").unwrap_or_else(|_| "gazellectl".into())
 }
 

@@ -12,6 +12,7 @@ pub mod manage;
 pub mod migrate_v4;
 pub mod runs;
 pub mod status;
+pub mod web;
 
 /// `--json` output: the answer as the daemon sent it, indented (times in UTC).
 pub fn print_json(value: &impl serde::Serialize) {

@@ -109,7 +109,14 @@ pub async fn resolve(context: &Context, request: AlertResolve) -> Handled<Mainte
     }
     let id = request.id;
     let mut tx = context.store.begin_write().await?;
-    alerts::resolve_alert(&mut tx, id, note, &today(context)).await?;
+    alerts::resolve_alert(
+        &mut tx,
+        id,
+        note,
+        &today(context),
+        request.author.as_deref(),
+    )
+    .await?;
     let logged = context.config.alerts.client_log_on_resolve
         && client_log(&mut tx, context.store.reader(), id, note).await?;
     tx.commit()

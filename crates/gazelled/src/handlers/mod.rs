@@ -7,14 +7,15 @@
 //! edit. List verbs ([`protocol::Listing`]) send their answer in [`Parts`], so neither side
 //! holds a whole long list.
 
-mod alerts;
+pub(crate) mod alerts;
 mod appointments;
 pub mod auth;
 mod invoices;
 mod outbox;
 mod records;
-mod status;
-mod stock;
+pub(crate) mod status;
+pub(crate) mod stock;
+mod web;
 
 use protocol::calls::Call;
 use protocol::{ErrorCode, Response, Verb, write_frame};
@@ -185,6 +186,8 @@ async fn dispatch(context: &Context, call: Call, parts: &mut Parts<'_>) -> Handl
         Call::ConflictsList(r) => answer::<ConflictsList>(outbox::conflicts(context, r).await),
         Call::ConflictShow(r) => answer::<ConflictShow>(outbox::conflict(context, r).await),
         Call::ConflictResolve(r) => answer::<ConflictResolve>(outbox::resolve(context, r).await),
+        Call::WebOpen(r) => answer::<WebOpen>(web::open(context, r).await),
+        Call::WebInvite(r) => answer::<WebInvite>(web::invite(context, r).await),
     }
 }
 
