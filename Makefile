@@ -50,7 +50,8 @@ demo: build
 ## small and large data sets (times, ratio, rows/s, peak memory, request counts); the V4
 ## migration of 200,000 timeline rows; `status` latency during a full sync against idle, and
 ## the daemon's memory (idle, peak, a minute after the sync), on small and large; the long
-## lists (10,000 alerts, a year of iCalendar): time and peak memory of the CLI and daemon.
+## lists (10,000 alerts, a year of iCalendar): time and peak memory of the CLI and daemon;
+## the dashboard's pages on `large`, the owner's view, against a static floor (target 100 ms).
 bench:
 	$(CARGO) build --release -p gazelle-sim -p gazelled -p gazellectl
 	$(CARGO) bench -p sync-engine --bench pull
@@ -58,6 +59,7 @@ bench:
 	$(CARGO) bench -p e2e --bench status_latency
 	BENCH_DATASET=large $(CARGO) bench -p e2e --bench status_latency
 	$(CARGO) bench -p e2e --bench large_lists
+	$(CARGO) bench -p e2e --bench pages
 
 ## Binaries to $(PREFIX)/bin, then the agent (LaunchAgent on macOS, systemd user unit elsewhere).
 install:

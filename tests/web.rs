@@ -45,7 +45,13 @@ fn driver() -> Driver {
 
 /// A headless Chromium at `width`×`height`, through `driver` (retried while it starts, 30 s).
 async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
+    browser_with(driver, width, height, false).await
+}
+
+/// [`browser`], accepting a self-signed certificate when `self_signed`.
+async fn browser_with(driver: &Driver, width: u32, height: u32, self_signed: bool) -> Client {
     let mut caps = serde_json::Map::new();
+    caps.insert("acceptInsecureCerts".into(), self_signed.into());
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -456,7 +462,27 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
     let link = ctl_json(&shop.sandbox, &["open", "--json"]);
     browser.goto(link["url"].as_str().unwrap()).await.unwrap();
     browser.goto(&format!("{base}/health")).await.unwrap();
-    assert!(text_of(&browser).await.contains("Synchroniser maintenant"));
+    let runs = || {
+        ctl_json(&shop.sandbox, &["runs", "--json"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = runs();
+    click(&browser, "form[action='/health/sync'] button").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/health")
+    );
+    assert_eq!(
+        runs(),
+        before + 1,
+        "\"Synchroniser maintenant\" started a run"
+    );
     // The link works once.
     browser.goto(link["url"].as_str().unwrap()).await.unwrap();
     assert!(text_of(&browser).await.contains("déjà servi"));
@@ -494,4 +520,74 @@ async fn screenshots() {
         browser.close().await.unwrap();
     }
     println!("screenshots in {}", out.display());
+}
+
+/// Off the Mac the dashboard is TLS only: with the shop's certificate, the link
+/// `gazellectl open` gives is https with that certificate's fingerprint, a browser logs in
+/// through it, and plain HTTP on the same port gets no page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_link_carries_the_certificate_s_fingerprint_and_plain_http_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let sandbox = Sandbox::new(&format!(
+        "[alerts]\nowner_email = \"{OWNER}\"\n[web]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    ));
+    let mut daemon = sandbox.spawn_daemon();
+    tokio::task::block_in_place(|| sandbox.wait_for_log(&mut daemon, "gazelled ready"));
+    let link = ctl_json(&sandbox, &["open", "--json"]);
+    let url = link["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let expected = {
+        use sha2::Digest;
+        sha2::Sha256::digest(certified.cert.der())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert_eq!(link["fingerprint"], expected.as_str());
+
+    let driver = driver();
+    let browser = browser_with(&driver, 1280, 900, true).await;
+    browser.goto(&url).await.unwrap();
+    let here = browser.current_url().await.unwrap();
+    assert_eq!((here.scheme(), here.path()), ("https", "/today"));
+    assert!(text_of(&browser).await.contains("Aujourd'hui"));
+    browser.close().await.unwrap();
+
+    // Plain HTTP to the TLS port: no page.
+    let addr = url
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let answer = tokio::task::block_in_place(|| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /today HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        raw
+    });
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("Aujourd"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    signal(&daemon, "TERM");
+    assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
 }

@@ -441,6 +441,7 @@ pub async fn alerts_page(
                 }
                 form.inline method="post" action=(format!("/alerts/{}/archive", a.id)) {
                     input type="hidden" name="csrf" value=(viewer.csrf);
+                    input name="note" placeholder=(l.t("Pourquoi (facultatif)", "Why (optional)")) aria-label=(l.t("Note d'archivage", "Archive note"));
                     button.secondary type="submit" { (l.t("Archiver", "Archive")) }
                 }
             }
@@ -505,11 +506,10 @@ pub async fn archive_alert(
 ) -> Page {
     viewer.check(&form.csrf)?;
     may_act_on_alert(&state, &viewer, id).await?;
-    let note = Some(
-        format!("{} ({})", form.note.trim(), viewer.author())
-            .trim_start()
-            .to_owned(),
-    );
+    let note = Some(match form.note.trim() {
+        "" => format!("archivée par {}", viewer.author()),
+        note => format!("{note} ({})", viewer.author()),
+    });
     crate::handlers::alerts::archive(&state.context, protocol::calls::AlertArchive { id, note })
         .await
         .map_err(|r| refusal(&viewer, r))?;

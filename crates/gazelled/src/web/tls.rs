@@ -98,3 +98,45 @@ fn generate(config: &config::Config, dir: &Path, cert: &Path, key: &Path) -> Res
     tracing::info!(path = %cert.display(), "generated the dashboard's TLS certificate");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn config(dir: &Path) -> config::Config {
+        let mut config = config::Config::default();
+        config.paths.data_dir = config::ConfigPath::new(dir);
+        config.web.listen = "0.0.0.0:8480".parse().unwrap();
+        config
+    }
+
+    #[test]
+    fn off_the_mac_a_certificate_is_generated_once_with_a_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        assert!(config.web.tls(), "a listen address off loopback is TLS");
+        let (_, first) = acceptor(&config).unwrap();
+        assert_eq!(first.split(':').count(), 32, "{first}");
+        let web = dir.path().join("web");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&web), 0o700);
+        assert_eq!(mode(&web.join("key.pem")), 0o600);
+        // Kept: the fingerprint a person checked stays the same across restarts.
+        let (_, again) = acceptor(&config).unwrap();
+        assert_eq!(first, again);
+    }
+
+    #[test]
+    fn a_certificate_without_its_key_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.web.tls_cert = Some(config::ConfigPath::new(dir.path().join("cert.pem")));
+        let e = acceptor(&config).err().unwrap();
+        assert!(e.contains("web.tls_key"), "{e}");
+        config.web.tls_key = Some(config::ConfigPath::new(dir.path().join("key.pem")));
+        let e = acceptor(&config).err().unwrap();
+        assert!(e.contains("web.tls_cert") && e.contains("cert.pem"), "{e}");
+    }
+}
