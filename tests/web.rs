@@ -346,6 +346,15 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
     )
     .await;
     assert!(!text_of(&browser).await.contains(&format!("#{alert_id} ")));
+    let resolved = ctl_json(&shop.sandbox, &["alerts", "list", "--resolved", "--json"]);
+    assert!(
+        resolved["maintenance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == alert_id),
+        "`gazellectl alerts list --resolved` lists #{alert_id}: {resolved}"
+    );
     let shown = ctl_json(
         &shop.sandbox,
         &["alerts", "show", &alert_id.to_string(), "--json"],
@@ -482,6 +491,19 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
         runs(),
         before + 1,
         "\"Synchroniser maintenant\" started a run"
+    );
+    // The owner finds the client by part of its name, accents and case aside.
+    let part: String = shop.client_name.chars().skip(2).take(6).collect();
+    browser
+        .goto(&format!(
+            "{base}/clients?q={}",
+            part.to_lowercase().replace(' ', "+")
+        ))
+        .await
+        .unwrap();
+    assert!(
+        text_of(&browser).await.contains(&shop.client_name),
+        "search `{part}`"
     );
     // The link works once.
     browser.goto(link["url"].as_str().unwrap()).await.unwrap();

@@ -361,26 +361,37 @@ pub struct ClientHit {
     pub address: Option<String>,
 }
 
-/// Clients whose name, phone, e-mail or address (the city is in it) contains `q`, or who own
-/// a piano with that serial number; at most `limit`, by name.
+/// Clients whose name, phone, e-mail or address (the city is in it) contains `q` (case and
+/// accents ignored), or who own a piano with that exact serial number; at most `limit`, by
+/// name. Three characters or more go through the trigram index (`ClientSearch`); shorter
+/// ones scan (they are rare, and match too much to matter).
 pub async fn search_clients(pool: &SqlitePool, q: &str, limit: u32) -> Result<Vec<ClientHit>> {
-    let like = format!(
-        "%{}%",
-        q.trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    sqlx::query_as(
+    let q = q.trim();
+    let matching = if q.chars().count() >= 3 {
+        // One FTS5 phrase: the text in double quotes, its own quotes doubled.
+        "c.Id IN (SELECT rowid FROM ClientSearch WHERE ClientSearch MATCH ?1)"
+    } else {
+        "(c.CompanyName LIKE ?1 ESCAPE '\\' OR c.Phone LIKE ?1 ESCAPE '\\'
+          OR c.Email LIKE ?1 ESCAPE '\\' OR c.Address LIKE ?1 ESCAPE '\\')"
+    };
+    let pattern = if q.chars().count() >= 3 {
+        format!("\"{}\"", q.replace('"', "\"\""))
+    } else {
+        format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    };
+    sqlx::query_as(&format!(
         "SELECT c.Id, c.CompanyName, c.Phone, c.Email, c.Address FROM Clients c
-         WHERE c.DeletedAt IS NULL AND (
-               c.CompanyName LIKE ?1 ESCAPE '\\' OR c.Phone LIKE ?1 ESCAPE '\\'
-            OR c.Email LIKE ?1 ESCAPE '\\' OR c.Address LIKE ?1 ESCAPE '\\'
+         WHERE c.DeletedAt IS NULL AND ({matching}
             OR c.Id IN (SELECT p.ClientId FROM Pianos p WHERE p.SerialNumber = ?2))
-         ORDER BY c.CompanyName, c.Id LIMIT ?3",
-    )
-    .bind(like)
-    .bind(q.trim())
+         ORDER BY c.CompanyName, c.Id LIMIT ?3"
+    ))
+    .bind(pattern)
+    .bind(q)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -1220,3 +1220,63 @@ async fn an_entry_stuck_in_flight_can_be_retried_or_discarded_but_not_a_fresh_on
         ("done", Some("discarded"))
     );
 }
+
+/// The dashboard's client search goes through the trigram index: any part of a name, phone,
+/// e-mail or address, case and accents ignored, kept in step with changes; a serial number
+/// exactly.
+#[tokio::test]
+async fn client_search_finds_parts_of_names_phones_and_cities_and_follows_changes() {
+    let (_dir, store) = fresh().await;
+    let mut montreal = client("cli_1", "Conservatoire de musique");
+    montreal.phone = Some("514-555-0123".into());
+    montreal.address = Some("4750 av. Henri-Julien, Montréal QC".into());
+    let mut laval = client("cli_2", "École Saint-Maxime");
+    laval.address = Some("3700 boul. Lévesque, Laval QC".into());
+    upsert_all(&store, &[montreal.clone(), laval]).await;
+    let mut p = piano("ins_1", "cli_2");
+    p.serial_number = Some("6230001".into());
+    upsert_all(&store, &[p]).await;
+    let names = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            store::web::search_clients(store.reader(), q, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.company_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        names("montreal").await,
+        ["Conservatoire de musique"],
+        "accents ignored"
+    );
+    assert_eq!(
+        names("ECOLE").await,
+        ["École Saint-Maxime"],
+        "case and accents"
+    );
+    assert_eq!(
+        names("555-01").await,
+        ["Conservatoire de musique"],
+        "part of a phone"
+    );
+    assert_eq!(
+        names("6230001").await,
+        ["École Saint-Maxime"],
+        "a serial number"
+    );
+    assert!(names("623000").await.is_empty(), "a serial number is exact");
+    assert_eq!(names("QC").await.len(), 2, "two characters: scanned");
+    assert!(
+        names("\"quoted\" OR x").await.is_empty(),
+        "FTS syntax is text"
+    );
+    // A client that moves is found at the new address only.
+    montreal.address = Some("100 rue Principale, Sherbrooke QC".into());
+    montreal.updated_at = ts("2026-01-01T00:00:00Z");
+    upsert_all(&store, &[montreal]).await;
+    assert!(names("Henri-Julien").await.is_empty());
+    assert_eq!(names("sherbrooke").await, ["Conservatoire de musique"]);
+}
