@@ -291,6 +291,11 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
         .unwrap()
         .to_owned();
 
+    assert!(
+        ctl(&shop.sandbox, &["status"]).contains(&format!("dashboard: {base} ")),
+        "`gazellectl status` says where the dashboard is"
+    );
+
     // The invitation: a password too short is refused, then the account is made.
     let url = invitation_link(&shop);
     browser.goto(&url).await.unwrap();

@@ -60,7 +60,7 @@ fn main() {
     let sim = SimProcess::start(&dataset);
     let sandbox = Sandbox::new(&format!(
         "[api]\nbase_url = \"{}\"\nauth = \"api-key\"\napi_key = \"{}\"\npage_size = 200\nrequests_per_second = 10000\n\
-         [logging]\nlevel = \"warn\"\n[alerts]\nowner_email = \"owner@example.test\"\n[web]\nlisten = \"127.0.0.1:0\"\n",
+         [alerts]\nowner_email = \"owner@example.test\"\n[web]\nlisten = \"127.0.0.1:0\"\n",
         sim.url(),
         sim.field("api_key")
     ));
@@ -73,14 +73,8 @@ fn main() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = sandbox.run("gazellectl", &["alerts", "scan", "--since", "2000-01-01"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     println!(
-        "dataset {dataset}: synced and scanned in {:.1} s",
+        "dataset {dataset}: synced in {:.1} s (the alerts: those the sync's own scan raised)",
         synced.elapsed().as_secs_f64()
     );
 

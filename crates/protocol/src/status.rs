@@ -24,6 +24,9 @@ pub struct DaemonStatus {
     /// Storage trouble in course, if any.
     pub storage: Option<store::error::StorageTrouble>,
     pub socket: PathBuf,
+    /// Where the dashboard is served (`None`: off, or it could not start).
+    #[serde(default)]
+    pub dashboard: Option<String>,
 }
 
 /// A stream's state and when it runs next (UTC).

@@ -101,6 +101,10 @@ fn print_human(s: &DaemonStatus, clock: &ShopTime) {
         ),
         None => println!("e-mail: not configured (set smtp.host): alerts are recorded and logged"),
     }
+    match &s.dashboard {
+        Some(url) => println!("dashboard: {url} (`gazellectl open`)"),
+        None => println!("dashboard: not served (web.enabled, or see `gazellectl logs`)"),
+    }
     println!(
         "database: {} ({:.1} MiB)",
         s.database.path.display(),

@@ -102,5 +102,6 @@ pub async fn status(context: &Context, _: Status) -> Handled<DaemonStatus> {
         },
         storage: context.storage.current(),
         socket: context.socket.clone(),
+        dashboard: context.web.get().map(|w| w.base_url.clone()),
     })
 }
