@@ -497,7 +497,8 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
         before + 1,
         "\"Synchroniser maintenant\" started a run"
     );
-    // The owner finds the client by part of its name, accents and case aside.
+    // The owner finds the client by part of its name, accents and case aside, and its page
+    // lists what it has.
     let part: String = shop.client_name.chars().skip(2).take(6).collect();
     browser
         .goto(&format!(
@@ -509,6 +510,29 @@ async fn a_technician_invited_by_e_mail_sees_their_day_acts_and_is_kept_to_their
     assert!(
         text_of(&browser).await.contains(&shop.client_name),
         "search `{part}`"
+    );
+    let (client_id,): (i64,) = query(
+        &shop.sandbox,
+        "SELECT ClientId FROM MaintenanceAlerts WHERE Id = ?1",
+        &[&alert_id.to_string()],
+    );
+    browser
+        .goto(&format!("{base}/clients/{client_id}"))
+        .await
+        .unwrap();
+    let client_page = text_of(&browser).await;
+    for section in [
+        "Alertes ouvertes",
+        "Contacts",
+        "Pianos",
+        "Historique",
+        "Factures",
+    ] {
+        assert!(client_page.contains(section), "{section}: {client_page}");
+    }
+    assert!(
+        client_page.contains("Housse enlevée, à replacer."),
+        "the service note in the history: {client_page}"
     );
     // The link works once.
     browser.goto(link["url"].as_str().unwrap()).await.unwrap();

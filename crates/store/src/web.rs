@@ -296,12 +296,20 @@ pub struct AlertRow {
     pub created_by: Option<String>,
 }
 
-/// Open maintenance alerts, newest first, at most `limit`: of one family, and, for
-/// `technician`, only those they raised or on a piano of one of their appointments.
+/// Which open alerts to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlertScope<'a> {
+    pub family: Option<&'a str>,
+    /// Only those the technician raised or on a piano of one of their appointments.
+    pub technician: Option<&'a str>,
+    /// Only those of one client (local id).
+    pub client_id: Option<i64>,
+}
+
+/// Open maintenance alerts in `scope`, newest first, at most `limit`.
 pub async fn open_alerts(
     pool: &SqlitePool,
-    family: Option<&str>,
-    technician: Option<&str>,
+    scope: AlertScope<'_>,
     limit: u32,
 ) -> Result<Vec<AlertRow>> {
     sqlx::query_as(
@@ -318,12 +326,14 @@ pub async fn open_alerts(
                 SELECT ap.PianoExternalId FROM AppointmentPianos ap
                 JOIN Appointments a ON a.Id = ap.AppointmentId
                 WHERE a.TechnicianId = ?2 AND a.DeletedAt IS NULL))
+           AND (?4 IS NULL OR m.ClientId = ?4)
          ORDER BY m.DateObservation DESC, m.Id DESC
          LIMIT ?3",
     )
-    .bind(family)
-    .bind(technician)
+    .bind(scope.family)
+    .bind(scope.technician)
     .bind(limit)
+    .bind(scope.client_id)
     .fetch_all(pool)
     .await
     .context("reading open alerts")

@@ -384,8 +384,11 @@ pub async fn alerts_page(
     let family = q.family.filter(|f| !f.is_empty());
     let mut rows = store::web::open_alerts(
         state.context.store.reader(),
-        family.as_deref(),
-        technician.as_deref(),
+        store::web::AlertScope {
+            family: family.as_deref(),
+            technician: technician.as_deref(),
+            client_id: None,
+        },
         500,
     )
     .await
@@ -735,6 +738,21 @@ pub async fn client_page(
             l.t("Pas de tel client.", "No such client."),
         ));
     };
+    let open = store::web::open_alerts(
+        state.context.store.reader(),
+        store::web::AlertScope {
+            client_id: Some(id),
+            ..Default::default()
+        },
+        100,
+    )
+    .await
+    .map_err(|e| failed(l, e))?;
+    let language = if l == Lang::En {
+        config::Language::En
+    } else {
+        config::Language::Fr
+    };
     let piano_name = |pid: Option<i64>| {
         pid.and_then(|pid| pianos.iter().find(|p| p.id == pid))
             .map(|p| {
@@ -749,6 +767,16 @@ pub async fn client_page(
             @if let Some(phone) = &client.phone { div { a href=(format!("tel:{phone}")) { (phone) } } }
             @if let Some(email) = &client.email { div { a href=(format!("mailto:{email}")) { (email) } } }
             @if let Some(notes) = client.local_notes.as_deref().filter(|n| !n.is_empty()) { p.muted { (lines(notes)) } }
+        }
+        h2 { (l.t("Alertes ouvertes", "Open alerts")) }
+        @if open.is_empty() { (none(l)) }
+        ul {
+            @for a in &open {
+                li { a href=(format!("/alerts#alert-{}", a.id)) { "#" (a.id) " " (alerts::message::family_label(&a.alert_type, language)) }
+                     " — " (a.date_observation)
+                     @if let Some(m) = &a.piano_make { " · " (m) @if let Some(model) = &a.piano_model { " " (model) } }
+                     @if let Some(d) = &a.description { br; span.muted { (d) } } }
+            }
         }
         h2 { (l.t("Contacts", "Contacts")) }
         @if contacts.is_empty() { (none(l)) }
