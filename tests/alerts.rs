@@ -797,6 +797,18 @@ fn alerts_go_out_over_starttls_and_implicit_tls_with_auth_and_a_wrong_certificat
     }
 }
 
+/// gazelled reading its business clock from `clock` (a test is at 22:00, then at 07:05,
+/// without waiting for either).
+fn daemon_on(sandbox: &Sandbox, clock: &std::path::Path) -> std::process::Child {
+    sandbox
+        .command("gazelled")
+        .env("GAZELLED_BUSINESS_CLOCK", clock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs a GraphQL mutation against the simulator as another Gazelle user would, and returns
 /// its payload.
 fn mutate(
@@ -821,14 +833,7 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
     let sim = SimProcess::start("tiny");
     let mail_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(mail_dir.path(), 0);
-    let users = graphql(&sim, "{ allUsers { id isSchedulable } }");
-    let technicians: Vec<String> = users["data"]["allUsers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["isSchedulable"] == true)
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .collect();
+    let technicians = sim.technicians();
     let (a, b) = (technicians[0].clone(), technicians[1].clone());
     let (mail_a, mail_b) = ("tech-a@example.test", "tech-b@example.test");
     let clients = graphql(&sim, "{ allClients(first: 1) { nodes { id } } }");
@@ -881,23 +886,13 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
             .unwrap()
             .to_owned()
     };
-    // The daemon reads its business clock from that file.
-    let daemon_on = |clock: &std::path::Path| {
-        sandbox
-            .command("gazelled")
-            .env("GAZELLED_BUSINESS_CLOCK", clock)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
     let moved = create("À déplacer", in_days(2));
     let reassigned = create("À réassigner", in_days(3));
     let cancelled = create("À annuler", in_days(4));
     let far = create("Dans deux semaines", in_days(14));
     let deleted = create("À supprimer", in_days(5));
 
-    let mut daemon = daemon_on(&clock);
+    let mut daemon = daemon_on(&sandbox, &clock);
     sandbox.wait_for_log(&mut daemon, "gazelled ready");
     sync(&sandbox, &["--full"]);
     let change_mails = || -> i64 {
@@ -977,7 +972,7 @@ fn appointment_changes_of_the_week_are_noticed_once_and_the_night_s_at_five_past
     // A restart, another sync: nothing is sent again.
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
-    let mut daemon = daemon_on(&clock);
+    let mut daemon = daemon_on(&sandbox, &clock);
     sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
     sync(&sandbox, &[]);
     assert_eq!(change_mails(), 5);
@@ -1025,14 +1020,7 @@ fn the_daily_agenda_lists_the_day_with_its_pianos_and_goes_again_only_when_the_d
     let sim = SimProcess::start("tiny");
     let mail_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(mail_dir.path(), 0);
-    let users = graphql(&sim, "{ allUsers { id isSchedulable } }");
-    let technicians: Vec<String> = users["data"]["allUsers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["isSchedulable"] == true)
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .collect();
+    let technicians = sim.technicians();
     let (a, c) = (technicians[0].clone(), technicians[1].clone());
     let (mail_a, mail_c) = ("tech-a@example.test", "tech-c@example.test");
     let pianos = graphql(&sim, "{ allPianos(first: 3) { nodes { id } } }");
@@ -1071,13 +1059,7 @@ fn the_daily_agenda_lists_the_day_with_its_pianos_and_goes_again_only_when_the_d
     let clock = sandbox.root().join("business-clock");
     let set_clock = |t: jiff::Timestamp| std::fs::write(&clock, t.to_string()).unwrap();
     set_clock(at(evening, 12, 0));
-    let mut daemon = sandbox
-        .command("gazelled")
-        .env("GAZELLED_BUSINESS_CLOCK", &clock)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = daemon_on(&sandbox, &clock);
     sandbox.wait_for_log(&mut daemon, "gazelled ready");
     sync(&sandbox, &["--full"]);
     // A client with an address (the map link) and a phone.
@@ -1269,13 +1251,7 @@ fn the_daily_agenda_lists_the_day_with_its_pianos_and_goes_again_only_when_the_d
     sync(&sandbox, &[]);
     signal(&daemon, "TERM");
     assert!(wait_exit(&mut daemon, Duration::from_secs(10)).success());
-    let mut daemon = sandbox
-        .command("gazelled")
-        .env("GAZELLED_BUSINESS_CLOCK", &clock)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = daemon_on(&sandbox, &clock);
     sandbox.wait_for_log_count(&mut daemon, "gazelled ready", 2);
     set_clock(at(evening, 19, 0));
     sync(&sandbox, &[]);

@@ -178,14 +178,7 @@ fn shop() -> Shop {
     let sim = SimProcess::start("tiny");
     let mail = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(mail.path(), 0);
-    let users = sim.graphql("{ allUsers { id isSchedulable } }", serde_json::json!({}));
-    let technicians: Vec<String> = users["data"]["allUsers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["isSchedulable"] == true)
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .collect();
+    let technicians = sim.technicians();
     let (a, b) = (technicians[0].clone(), technicians[1].clone());
     let client = sim.first_client();
     let pianos = sim.graphql(

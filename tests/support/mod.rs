@@ -281,6 +281,18 @@ impl SimProcess {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
+    /// The ids of the users who can be given appointments (technicians), in Gazelle's order.
+    pub fn technicians(&self) -> Vec<String> {
+        let users = self.graphql("{ allUsers { id isSchedulable } }", serde_json::json!({}));
+        users["data"]["allUsers"]
+            .as_array()
+            .expect("allUsers")
+            .iter()
+            .filter(|u| u["isSchedulable"] == true)
+            .map(|u| u["id"].as_str().expect("an id").to_owned())
+            .collect()
+    }
+
     /// GraphQL requests the simulator has answered so far (`GET /_sim/stats`).
     /// The id of the first client upstream, for tests that need any client.
     pub fn first_client(&self) -> String {

@@ -15,6 +15,13 @@ impl Lang {
     pub fn of(code: &str) -> Lang {
         if code == "en" { Lang::En } else { Lang::Fr }
     }
+    /// The same language, as the configuration and the e-mails name it.
+    pub fn language(self) -> config::Language {
+        match self {
+            Lang::Fr => config::Language::Fr,
+            Lang::En => config::Language::En,
+        }
+    }
     /// One of two words.
     pub fn t<'a>(self, fr: &'a str, en: &'a str) -> &'a str {
         match self {
@@ -62,6 +69,17 @@ button.secondary { background: #fff; color: var(--accent); }
 }
 "#;
 
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — Assistant Gazelle" }
+            link rel="stylesheet" href="/static/app.css";
+        }
+    }
+}
+
 /// A page for a logged-in person: the navigation their role allows, then `body`.
 pub fn page(viewer: &Viewer, here: &str, title: &str, body: Markup) -> Markup {
     let l = viewer.lang();
@@ -79,12 +97,7 @@ pub fn page(viewer: &Viewer, here: &str, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(l.t("fr", "en")) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — Assistant Gazelle" }
-                link rel="stylesheet" href="/static/app.css";
-            }
+            (head(title))
             body {
                 header {
                     span.brand { "Assistant Gazelle" }
@@ -113,12 +126,7 @@ pub fn bare(l: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(l.t("fr", "en")) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — Assistant Gazelle" }
-                link rel="stylesheet" href="/static/app.css";
-            }
+            (head(title))
             body {
                 main.login {
                     h1 { (title) }

@@ -121,6 +121,34 @@ async fn technician_names(state: &WebState) -> Result<BTreeMap<String, String>, 
         .collect())
 }
 
+/// The technician a page is asked for (`?technician=`, empty = everyone), checked against
+/// who asks: a technician gets their own, and another's is refused.
+fn requested_technician(
+    viewer: &Viewer,
+    requested: Option<String>,
+) -> Result<Option<String>, Response> {
+    let requested = requested.filter(|t| !t.is_empty());
+    if let Some(t) = &requested
+        && !viewer.may_see(t)
+    {
+        return Err(forbidden(viewer));
+    }
+    Ok(viewer.own_technician().map(str::to_owned).or(requested))
+}
+
+/// The "Technicien" choice of a filter form.
+fn technician_select(l: Lang, names: &BTreeMap<String, String>, selected: Option<&str>) -> Markup {
+    html! {
+        label for="technician" { (l.t("Technicien", "Technician")) }
+        select id="technician" name="technician" {
+            option value="" { (l.t("Tous", "All")) }
+            @for (id, name) in names {
+                option value=(id) selected[selected == Some(id.as_str())] { (name) }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct DayQuery {
     technician: Option<String>,
@@ -177,21 +205,15 @@ async fn day_page(
     here: &str,
 ) -> Page {
     let l = viewer.lang();
-    let technician = technician.filter(|t| !t.is_empty());
-    if let Some(t) = &technician
-        && !viewer.may_see(t)
-    {
-        return Err(forbidden(viewer));
-    }
+    let technician = requested_technician(viewer, technician)?;
     let names = technician_names(state).await.map_err(|e| failed(l, e))?;
     let (from, to) = (
         utc_bound(state, day).map_err(|e| failed(l, e))?,
         utc_bound(state, day.tomorrow().unwrap_or(day)).map_err(|e| failed(l, e))?,
     );
-    let shown: Vec<String> = match (viewer.own_technician(), &technician) {
-        (Some(own), _) => vec![own.to_owned()],
-        (None, Some(t)) => vec![t.clone()],
-        (None, None) => {
+    let shown: Vec<String> = match &technician {
+        Some(t) => vec![t.clone()],
+        None => {
             let ids: Vec<(String,)> = sqlx::query_as(
                 "SELECT DISTINCT TechnicianId FROM Appointments
                  WHERE StartAt >= ?1 AND StartAt < ?2 AND DeletedAt IS NULL
@@ -221,13 +243,7 @@ async fn day_page(
         @if !viewer.is_technician() {
             form.inline method="get" {
                 @if here == "/day" { input type="hidden" name="day" value=(day); }
-                label for="technician" { (l.t("Technicien", "Technician")) }
-                select id="technician" name="technician" {
-                    option value="" { (l.t("Tous", "All")) }
-                    @for (id, name) in &names {
-                        option value=(id) selected[technician.as_deref() == Some(id.as_str())] { (name) }
-                    }
-                }
+                (technician_select(l, &names, technician.as_deref()))
                 button type="submit" { (l.t("Voir", "Show")) }
             }
         }
@@ -282,7 +298,7 @@ fn visit_card(state: &WebState, l: Lang, v: &Visit) -> Markup {
                                 }
                                 @for alert in &b.open_alerts {
                                     br;
-                                    span.warn { (alerts::message::family_label(&alert.family, if l == Lang::En { config::Language::En } else { config::Language::Fr })) " (" (alert.date) ")" }
+                                    span.warn { (alerts::message::family_label(&alert.family, l.language())) " (" (alert.date) ")" }
                                 }
                             }
                             PianoLine::NotMirrored(p) => { (p.external_id) }
@@ -302,13 +318,7 @@ pub async fn week_page(
     Query(q): Query<DayQuery>,
 ) -> Page {
     let l = viewer.lang();
-    let technician = q.technician.filter(|t| !t.is_empty());
-    if let Some(t) = &technician
-        && !viewer.may_see(t)
-    {
-        return Err(forbidden(&viewer));
-    }
-    let technician = viewer.own_technician().map(str::to_owned).or(technician);
+    let technician = requested_technician(&viewer, q.technician)?;
     let start = today(&state);
     let end = start
         .checked_add(jiff::Span::new().days(7))
@@ -374,13 +384,7 @@ pub async fn alerts_page(
     Query(q): Query<AlertQuery>,
 ) -> Page {
     let l = viewer.lang();
-    let technician = q.technician.filter(|t| !t.is_empty());
-    if let Some(t) = &technician
-        && !viewer.may_see(t)
-    {
-        return Err(forbidden(&viewer));
-    }
-    let technician = viewer.own_technician().map(str::to_owned).or(technician);
+    let technician = requested_technician(&viewer, q.technician)?;
     let family = q.family.filter(|f| !f.is_empty());
     let mut rows = store::web::open_alerts(
         state.context.store.reader(),
@@ -398,11 +402,7 @@ pub async fn alerts_page(
         !router.is_institutional(a.client_external_id.as_deref(), a.client_tags.as_deref())
     });
     let names = technician_names(&state).await.map_err(|e| failed(l, e))?;
-    let language = if l == Lang::En {
-        config::Language::En
-    } else {
-        config::Language::Fr
-    };
+    let language = l.language();
     let body = html! {
         form.inline method="get" {
             label for="family" { (l.t("Famille", "Family")) }
@@ -413,13 +413,7 @@ pub async fn alerts_page(
                 }
             }
             @if !viewer.is_technician() {
-                label for="technician" { (l.t("Technicien", "Technician")) }
-                select id="technician" name="technician" {
-                    option value="" { (l.t("Tous", "All")) }
-                    @for (id, name) in &names {
-                        option value=(id) selected[technician.as_deref() == Some(id.as_str())] { (name) }
-                    }
-                }
+                (technician_select(l, &names, technician.as_deref()))
             }
             button type="submit" { (l.t("Filtrer", "Filter")) }
         }
@@ -531,13 +525,7 @@ pub async fn stock_page(
     Query(q): Query<StockQuery>,
 ) -> Page {
     let l = viewer.lang();
-    let technician = q.technician.filter(|t| !t.is_empty());
-    if let Some(t) = &technician
-        && !viewer.may_see(t)
-    {
-        return Err(forbidden(&viewer));
-    }
-    let technician = viewer.own_technician().map(str::to_owned).or(technician);
+    let technician = requested_technician(&viewer, q.technician)?;
     let lines_ = store::local::stock(state.context.store.reader(), technician.as_deref())
         .await
         .map_err(|e| failed(l, e))?;
@@ -550,13 +538,7 @@ pub async fn stock_page(
     let body = html! {
         @if !viewer.is_technician() {
             form.inline method="get" {
-                label for="technician" { (l.t("Technicien", "Technician")) }
-                select id="technician" name="technician" {
-                    option value="" { (l.t("Tous", "All")) }
-                    @for (id, name) in &names {
-                        option value=(id) selected[technician.as_deref() == Some(id.as_str())] { (name) }
-                    }
-                }
+                (technician_select(l, &names, technician.as_deref()))
                 button type="submit" { (l.t("Voir", "Show")) }
             }
         }
@@ -748,11 +730,7 @@ pub async fn client_page(
     )
     .await
     .map_err(|e| failed(l, e))?;
-    let language = if l == Lang::En {
-        config::Language::En
-    } else {
-        config::Language::Fr
-    };
+    let language = l.language();
     let piano_name = |pid: Option<i64>| {
         pid.and_then(|pid| pianos.iter().find(|p| p.id == pid))
             .map(|p| {
